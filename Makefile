@@ -1,0 +1,36 @@
+# The README's two set-up commands: `make demo` and `make test`. Both create .venv on their own.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= gigshift-atlas
+
+.PHONY: demo test lint bench data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.stamp-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.stamp-base
+
+demo: $(VENV)/.stamp-base
+	$(BIN)/gigshift atlas --out $(OUT)
+
+test: $(VENV)/.stamp-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest tests src/gigshift
+
+bench: $(VENV)/.stamp-dev
+	$(BIN)/python benchmarks/lookup.py
+
+# Rebuild the shipped tables from the raw public data (see README, "Data sources and licences").
+data: $(VENV)/.stamp-base
+	$(BIN)/gigshift data build --raw $${GIGSHIFT_RAW_DATA:-../shared/data}
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

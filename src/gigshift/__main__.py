@@ -1,0 +1,5 @@
+"""``python -m gigshift`` runs the command line."""
+
+from gigshift.cli import main
+
+main()

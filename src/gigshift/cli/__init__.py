@@ -1,0 +1,58 @@
+"""The ``gigshift`` command line: one Typer sub-app per engine; commands parse, call and render.
+
+Exit codes: 0 ok, 2 the user's fault (bad flags, unknown code, bad data), 1 a bug (one line, no
+traceback, unless ``GIGSHIFT_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gigshift.cli import _atlas, _data, _exposure
+from gigshift.cli._common import debug, err
+
+app = typer.Typer(
+    name="gigshift",
+    help="Measure, simulate and act on the impact of AI on gig work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(_exposure.app, name="exposure")
+app.add_typer(_data.app, name="data")
+app.command("categories")(_atlas.categories_command)
+app.command("atlas")(_atlas.atlas_command)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        import gigshift
+
+        typer.echo(f"gigshift {gigshift.__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console entry point: run the app; a bug prints one line and exits 1."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: no traceback for users, but say how to get one
+        if debug():
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(set GIGSHIFT_DEBUG=1 for the traceback and please report it)",
+            highlight=False,
+        )
+        sys.exit(1)

