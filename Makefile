@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= gigshift-atlas
 
-.PHONY: demo test lint bench data clean
+.PHONY: demo test semantic bench data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ $(VENV)/.stamp-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.stamp-base
 
+# Optional extra for the semantic lookup. PyTorch 2.13.0 (CPU build) is pinned first so that pip does not
+# pull a multi-GB CUDA build for sentence-transformers.
+$(VENV)/.stamp-semantic: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[dev,semantic]"
+	touch $@ $(VENV)/.stamp-dev $(VENV)/.stamp-base
+
+semantic: $(VENV)/.stamp-semantic
+
 demo: $(VENV)/.stamp-base
 	$(BIN)/gigshift atlas --out $(OUT)
 
@@ -25,7 +34,7 @@ test: $(VENV)/.stamp-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest tests src/gigshift
 
-bench: $(VENV)/.stamp-dev
+bench: $(VENV)/.stamp-semantic
 	$(BIN)/python benchmarks/lookup.py
 
 # Rebuild the shipped tables from the raw public data (see README, "Data sources and licences").

@@ -27,15 +27,21 @@ app.command("categories")(_atlas.categories_command)
 app.command("atlas")(_atlas.atlas_command)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         import gigshift
 
         typer.echo(f"gigshift {gigshift.__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+    ),
+) -> None:
+    """Measure, simulate and act on the impact of AI on gig work."""
 
 
 def main() -> None:

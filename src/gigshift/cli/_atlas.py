@@ -42,7 +42,8 @@ def categories_command(
         title_justify="left",
     )
     for col in ("slug", "name", "class", "GPT-4 β", "human β", "E1", "E2", "E0"):
-        view.add_column(col, justify="right" if len(col) <= 7 and col not in ("slug", "name", "class") else "left")
+        numeric = col not in ("slug", "name", "class")
+        view.add_column(col, justify="right" if numeric else "left", no_wrap=col != "name")
     for r in table.iter_rows(named=True):
         view.add_row(
             r["slug"],

@@ -22,9 +22,11 @@ are then the weighted shares of E1, E1 + 0.5 E2 and E1 + E2, as in Eloundou et a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -43,10 +45,19 @@ Backend = Literal["tfidf", "semantic"]
 
 #: Words that every posting uses and that say nothing about the kind of work.
 _GIG_STOP_WORDS = frozenset(
-    ["need", "needed", "needs", "looking", "look", "hire", "hiring", "someone", "somebody", "person", "freelancer", "freelance", "gig", "asap", "urgent", "budget", "hour", "hours", "hourly", "rate", "rates", "per", "project", "projects", "help", "job", "jobs", "work", "working", "please", "thanks", "thank", "experience", "experienced", "required", "requirements", "must", "plus", "bonus", "week", "weeks", "day", "days", "month", "months", "time", "start", "today", "tomorrow", "quick", "quickly", "long", "term", "pay", "paid", "usd", "dollars", "fixed", "price", "etc", "ideally", "preferred", "good", "great", "strong", "able", "available", "availability", "hi", "hello", "dm", "message", "contact", "apply", "interested"]
+    """
+    need needed needs looking look hire hiring someone somebody person freelancer freelance gig asap urgent
+    budget hour hours hourly rate rates per project projects help job jobs work working please thanks thank
+    experience experienced required requirements must plus bonus week weeks day days month months time
+    start today tomorrow quick quickly long term pay paid usd dollars fixed price etc ideally preferred
+    good great strong able available availability hi hello dm message contact apply interested
+    """.split()  # noqa: SIM905 - a word list reads best as words
 )
 
-_WEIGHTS = {"title": 0.45, "profile": 0.30, "task": 0.25}
+#: Weights of the occupation score's views (each view is scaled to a maximum of 1 per query first).
+_WEIGHTS = {"title": 0.3, "profile": 0.3, "task": 0.1, "category": 0.3}
+#: Title specificity: a title's weight grows with its idf mass, 1 - exp(-mass / _TITLE_MASS_SCALE).
+_TITLE_MASS_SCALE = 5.0
 
 
 class Encoder(Protocol):
@@ -120,22 +131,43 @@ def _l2_normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0, 1, norms)
 
 
+class _StemmingTokenizer:
+    """Lower-cased words, stop words dropped, reduced to Snowball (Porter 2) stems.
+
+    Stems let "walk", "walking" and "walker" meet; a word is stemmed once per process (cached).
+    """
+
+    _word = re.compile(r"[a-z][a-z0-9+#]*(?:\.[a-z0-9+#]+)*|[0-9]+[a-z]+[a-z0-9]*")
+
+    def __init__(self) -> None:
+        import snowballstemmer
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        self._stop = frozenset(ENGLISH_STOP_WORDS | _GIG_STOP_WORDS)
+        self._stem = functools.lru_cache(maxsize=200_000)(snowballstemmer.stemmer("english").stemWord)
+
+    def __call__(self, text: str) -> list[str]:
+        stem, stop = self._stem, self._stop
+        return [stem(w) for w in self._word.findall(text) if w not in stop]
+
+
 class _TfidfEncoder:
-    """Sparse TF-IDF vectors over word uni- and bigrams, fitted on the index's own texts."""
+    """Sparse TF-IDF vectors over stemmed word uni- and bigrams, fitted on the index's own texts."""
 
     name = "tfidf"
 
     def __init__(self, corpus: list[str]) -> None:
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.vectorizer = TfidfVectorizer(
             sublinear_tf=True,
             ngram_range=(1, 2),
             min_df=2,
             strip_accents="unicode",
-            stop_words=sorted(ENGLISH_STOP_WORDS | _GIG_STOP_WORDS),
+            lowercase=True,
+            tokenizer=_StemmingTokenizer(),
+            token_pattern=None,
             dtype=np.float32,
-            token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9+#.]*[a-zA-Z0-9+#]\b|\b[a-zA-Z]\b",
         )
         self.vectorizer.fit(corpus)
 
@@ -193,12 +225,15 @@ class LookupIndex:
         category_texts: list[str],
         weights: dict[str, float] | None = None,
     ) -> None:
+        unknown = set(weights or {}) - set(_WEIGHTS)
+        if unknown:
+            raise GigshiftError(f"LookupIndex: unknown weight(s) {sorted(unknown)}; known: {sorted(_WEIGHTS)}")
         self.encoder = encoder
         self.occupations = occupations  # one row per indexed occupation, row i = index i
         self.titles = titles  # title, occ_idx (sorted by occ_idx)
         self.tasks = tasks  # task_id, soc_code, task, occ_idx, labels (sorted by occ_idx)
         self.categories = categories
-        self.weights = dict(weights or _WEIGHTS)
+        self.weights = {**_WEIGHTS, **(weights or {})}
         n_occ = occupations.height
         self._title_occ = titles["occ_idx"].to_numpy()
         self._task_occ = tasks["occ_idx"].to_numpy()
@@ -210,6 +245,15 @@ class LookupIndex:
         self.task_vectors = self._encode(tasks["task"].to_list(), "tasks")
         self.profile_vectors = self._encode(profile_texts, "profiles")
         self.category_vectors = self._encode(category_texts, "categories")
+        if isinstance(encoder, _TfidfEncoder):
+            # title coverage: the idf-weighted share of a title's terms that the query contains, so a
+            # short title named in a long posting ("web developer") scores 1 however long the posting is
+            present = self.title_vectors.copy()
+            present.data[:] = 1.0
+            weighted = present.multiply(encoder.vectorizer.idf_.astype(np.float32)).tocsr()
+            mass = np.asarray(weighted.sum(axis=1)).ravel()
+            self._title_cover = sparse.diags(1.0 / np.where(mass == 0, 1, mass)) @ weighted
+            self._title_specificity = 1.0 - np.exp(-mass / _TITLE_MASS_SCALE)
         # category membership as a sparse (n_categories x n_occupations) weight matrix
         occ_index = dict(zip(occupations["soc_code"].to_list(), range(n_occ), strict=True))
         cat_index = dict(zip(categories["slug"].to_list(), range(categories.height), strict=True))
@@ -254,6 +298,7 @@ class LookupIndex:
         backend: Backend = "tfidf",
         exclude_titles: pl.DataFrame | None = None,
         weights: dict[str, float] | None = None,
+        soc_codes: list[str] | None = None,
     ) -> LookupIndex:
         """Index the shipped atlas.
 
@@ -263,13 +308,19 @@ class LookupIndex:
         exclude_titles : DataFrame with ``soc_code`` and ``alternate_title``, optional
             Alternate titles to leave out of the index (held out for evaluation).
         weights : dict, optional
-            ``title``, ``profile`` and ``task`` weights of the occupation score.
+            Weights of the ``title``, ``profile``, ``task`` and ``category`` views in the occupation score.
+        soc_codes : list of str, optional
+            Index only these occupations (a small index for tests and custom atlases).
         """
         from gigshift.taxonomy._atlas import _definitions, categories
         from gigshift.taxonomy._store import load_table
 
         check_option("backend", backend, Backend, caller="LookupIndex.build")
         occ = load_table("occupations").filter(pl.col("has_exposure_scores")).sort("soc_code")
+        if soc_codes is not None:
+            occ = occ.filter(pl.col("soc_code").is_in(list(soc_codes)))
+            if occ.height == 0:
+                raise GigshiftError("LookupIndex.build: none of soc_codes is an occupation with exposure scores")
         occ = occ.with_row_index("occ_idx").with_columns(pl.col("occ_idx").cast(pl.Int64))
         idx = occ.select("soc_code", "occ_idx")
         alt = load_table("alternate_titles")
@@ -297,10 +348,17 @@ class LookupIndex:
             .select("task_id", "soc_code", "task", "occ_idx", "gpt4_label", "human_label")
         )
         task_text = task_table.group_by("soc_code").agg(pl.col("task").str.join(" "))
+        alt_text = alt.group_by("soc_code").agg(alts=pl.col("alternate_title").sort().str.join(". "))
         profiles = (
             occ.join(task_text, on="soc_code", how="left")
+            .join(alt_text, on="soc_code", how="left")
             .sort("occ_idx")
-            .select(pl.concat_str(["title", "title", "description", pl.col("task").fill_null("")], separator=". "))
+            .select(
+                pl.concat_str(
+                    ["title", "title", pl.col("alts").fill_null(""), "description", pl.col("task").fill_null("")],
+                    separator=". ",
+                )
+            )
         )
         profile_texts = profiles.to_series().to_list()
         cats = categories()
@@ -369,9 +427,15 @@ class LookupIndex:
     def score_occupations(self, text: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Occupation scores (one per indexed occupation) and the per-view similarities behind them."""
         q = self.encoder.encode([text])
-        title_sim = self._similarities(self.title_vectors, q)
+        if isinstance(self.encoder, _TfidfEncoder):
+            q_present = q.copy()
+            q_present.data[:] = 1.0
+            title_sim = self._similarities(self._title_cover, q_present) * self._title_specificity
+        else:
+            title_sim = self._similarities(self.title_vectors, q)
         task_sim = self._similarities(self.task_vectors, q)
         profile_sim = self._similarities(self.profile_vectors, q)
+        category_sim = self._similarities(self.category_vectors, q)
         title_max = self._group_max(title_sim, self._title_starts, self._has_title)
         # mean of the three best task similarities per occupation, vectorised: sort within groups
         order = np.lexsort((-task_sim, self._task_occ))
@@ -381,9 +445,21 @@ class LookupIndex:
         top_sum = np.bincount(self._task_occ[order][top], weights=task_sim[order][top], minlength=n_occ)
         top_n = np.maximum(np.bincount(self._task_occ[order][top], minlength=n_occ), 1)
         task_top = top_sum / top_n
-        w = self.weights
-        score = w["title"] * title_max + w["profile"] * profile_sim + w["task"] * task_top
-        return score, {"title": title_sim, "task": task_sim, "profile": profile_sim, "title_max": title_max}
+        via_category = self._membership.T @ np.clip(category_sim, 0, None)
+        views = {"title": title_max, "profile": profile_sim, "task": task_top, "category": via_category}
+        score = np.zeros(n_occ)
+        for name, weight in self.weights.items():
+            if weight:
+                view = np.clip(views[name], 0, None)
+                peak = view.max()
+                score += weight * (view / peak if peak > 0 else view)
+        return score, {
+            "title": title_sim,
+            "task": task_sim,
+            "profile": profile_sim,
+            "category": category_sim,
+            "title_max": title_max,
+        }
 
     def lookup(self, text: str, *, top: int = 5, n_tasks: int = 10) -> LookupResult:
         """See :func:`gigshift.taxonomy.lookup`."""
@@ -462,8 +538,8 @@ class LookupIndex:
         )
 
         # categories: the text's similarity to each category's document, blended with occupation evidence
-        cat_sim = self._similarities(self.category_vectors, self.encoder.encode([query]))
-        occ_evidence = self._membership @ score
+        cat_sim = sims["category"]
+        occ_evidence = self._membership @ (score / score.max())
         cat_score = 0.5 * cat_sim + 0.5 * occ_evidence
         order = np.argsort(-cat_score, kind="stable")[:top]
         order = order[cat_score[order] > 0]

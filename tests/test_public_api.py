@@ -1,0 +1,51 @@
+"""The public surface changes only on purpose: each package's ``__all__`` is pinned here."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED = {
+    "gigshift": ["GigshiftError", "InputError", "NotFoundError", "__version__"],
+    "gigshift.taxonomy": [
+        "Category",
+        "ExposureScores",
+        "Lens",
+        "LookupIndex",
+        "LookupResult",
+        "Occupation",
+        "all_sources",
+        "build_tables",
+        "categories",
+        "category",
+        "lookup",
+        "normalize_soc_code",
+        "occupation",
+        "occupations",
+        "skills",
+        "tasks",
+        "technology_skills",
+        "write_tables",
+    ],
+    "gigshift.report": ["atlas_html", "write_atlas_report"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(EXPECTED))
+def test_all_is_pinned(module):
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(EXPECTED[module])
+    for name in mod.__all__:
+        assert hasattr(mod, name), name
+
+
+def test_engines_do_not_import_faces():
+    import ast
+    from pathlib import Path
+
+    root = Path(importlib.import_module("gigshift").__file__).parent
+    for path in (root / "taxonomy").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        assert not [m for m in imported if m.startswith(("gigshift.cli", "gigshift.report"))], path
