@@ -102,8 +102,8 @@ def _agreement_figure(occ: pl.DataFrame, cats: pl.DataFrame) -> object:
     fig.update_layout(
         height=560,
         template="plotly_white",
-        xaxis={"title": "human beta", "range": [0, 1]},
-        yaxis={"title": "GPT-4 beta", "range": [0, 1]},
+        xaxis={"title": "human beta", "range": [-0.03, 1.03]},
+        yaxis={"title": "GPT-4 beta", "range": [-0.03, 1.03]},
         legend={"orientation": "h", "y": 1.05},
     )
     return fig

@@ -22,7 +22,7 @@ summary{cursor:pointer;font-weight:600} .muted{color:#687389;font-size:.9rem}
 .pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:.8rem;color:#fff}
 .E1{background:#c0392b} .E2{background:#e67e22} .E0{background:#2e86c1}
 .cols{display:grid;grid-template-columns:repeat(3,1fr);gap:14px} .cols>div{min-width:0}
-nav a{margin-right:14px}
+nav a{margin-right:14px} .scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -44,7 +44,7 @@ def table_html(frame: pl.DataFrame, *, formats: dict[str, str] | None = None, es
             else:
                 cells.append(f"<td>{esc(value) if escape else value}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
 
 def page(title: str, body: str) -> str:

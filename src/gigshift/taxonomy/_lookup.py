@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ _GIG_STOP_WORDS = frozenset(
 _WEIGHTS = {"title": 0.3, "profile": 0.3, "task": 0.1, "category": 0.3}
 #: Title specificity: a title's weight grows with its idf mass, 1 - exp(-mass / _TITLE_MASS_SCALE).
 _TITLE_MASS_SCALE = 5.0
+_SCALE_FROM_MEDIAN = True
 
 
 class Encoder(Protocol):
@@ -131,24 +133,30 @@ def _l2_normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0, 1, norms)
 
 
-class _StemmingTokenizer:
-    """Lower-cased words, stop words dropped, reduced to Snowball (Porter 2) stems.
+@functools.cache
+def _english_stemmer():
+    import Stemmer
 
-    Stems let "walk", "walking" and "walker" meet; a word is stemmed once per process (cached).
+    return Stemmer.Stemmer("english")
+
+
+class _StemmingTokenizer:
+    """Lower-cased words, stop words dropped, reduced to Snowball (Porter 2) stems (PyStemmer).
+
+    Stems let "walk", "walking" and "walker" meet. The object holds only plain data, so a fitted
+    vectorizer that uses it can be pickled into the on-disk cache.
     """
 
     _word = re.compile(r"[a-z][a-z0-9+#]*(?:\.[a-z0-9+#]+)*|[0-9]+[a-z]+[a-z0-9]*")
 
     def __init__(self) -> None:
-        import snowballstemmer
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
         self._stop = frozenset(ENGLISH_STOP_WORDS | _GIG_STOP_WORDS)
-        self._stem = functools.lru_cache(maxsize=200_000)(snowballstemmer.stemmer("english").stemWord)
 
     def __call__(self, text: str) -> list[str]:
-        stem, stop = self._stem, self._stop
-        return [stem(w) for w in self._word.findall(text) if w not in stop]
+        stop = self._stop
+        return _english_stemmer().stemWords([w for w in self._word.findall(text) if w not in stop])
 
 
 class _TfidfEncoder:
@@ -156,7 +164,7 @@ class _TfidfEncoder:
 
     name = "tfidf"
 
-    def __init__(self, corpus: list[str]) -> None:
+    def __init__(self, parts: dict[str, list[str]]) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.vectorizer = TfidfVectorizer(
@@ -169,7 +177,11 @@ class _TfidfEncoder:
             token_pattern=None,
             dtype=np.float32,
         )
-        self.vectorizer.fit(corpus)
+        # fit and transform in one pass over the corpus; each part's rows are kept for the index
+        names = list(parts)
+        matrix = self.vectorizer.fit_transform([text for name in names for text in parts[name]]).tocsr()
+        bounds = np.cumsum([0] + [len(parts[name]) for name in names])
+        self.part_vectors = {name: matrix[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
 
     def encode(self, texts: list[str]) -> sparse.csr_matrix:
         return self.vectorizer.transform(texts).tocsr()
@@ -279,7 +291,8 @@ class LookupIndex:
 
     def _encode(self, texts: list[str], what: str):
         if isinstance(self.encoder, _TfidfEncoder):
-            return self.encoder.encode(texts)
+            fitted = self.encoder.part_vectors.pop(what, None)
+            return fitted if fitted is not None and fitted.shape[0] == len(texts) else self.encoder.encode(texts)
         key = hashlib.sha256(("\x1f".join(texts) + self.encoder.name).encode()).hexdigest()[:20]
         path = _cache_dir() / f"{self.encoder.name}-{what}-{key}.npy"
         if path.is_file():
@@ -396,7 +409,12 @@ class LookupIndex:
         category_texts = cat_docs.to_series().to_list()
         if backend == "tfidf":
             encoder: Encoder | _TfidfEncoder = _TfidfEncoder(
-                titles["title"].to_list() + task_table["task"].to_list() + profile_texts + category_texts
+                {
+                    "titles": titles["title"].to_list(),
+                    "tasks": task_table["task"].to_list(),
+                    "profiles": profile_texts,
+                    "categories": category_texts,
+                }
             )
         else:
             encoder = SemanticEncoder()
@@ -450,9 +468,12 @@ class LookupIndex:
         score = np.zeros(n_occ)
         for name, weight in self.weights.items():
             if weight:
-                view = np.clip(views[name], 0, None)
-                peak = view.max()
-                score += weight * (view / peak if peak > 0 else view)
+                # scale each view from the typical occupation (median: 0 for sparse TF-IDF views, a
+                # baseline for dense embeddings, whose cosines are all positive) to the best one (1)
+                view = views[name]
+                floor = np.median(view) if _SCALE_FROM_MEDIAN else 0.0
+                span = view.max() - floor
+                score += weight * (np.clip(view - floor, 0, None) / span if span > 0 else np.zeros_like(view))
         return score, {
             "title": title_sim,
             "task": task_sim,
@@ -568,12 +589,47 @@ class LookupIndex:
 _INDEXES: dict[str, LookupIndex] = {}
 
 
+def _index_cache_path(backend: str) -> Path:
+    from gigshift.taxonomy._store import data_dir
+
+    digest = hashlib.sha256(gigshift.__version__.encode())
+    for name in ("manifest.json", "categories.yaml"):
+        digest.update((data_dir() / name).read_bytes())
+    return _cache_dir() / f"lookup-{backend}-{digest.hexdigest()[:20]}.pickle"
+
+
 def default_index(backend: Backend = "tfidf") -> LookupIndex:
-    """The process-wide index over the full atlas for ``backend`` (built on first use)."""
+    """The process-wide index over the full atlas for ``backend``.
+
+    Built on first use. The TF-IDF index is also cached on disk (keyed by the gigshift version and
+    the shipped data), so the next process loads it in a fraction of a second.
+    """
     check_option("backend", backend, Backend, caller="lookup")
-    if backend not in _INDEXES:
+    if backend in _INDEXES:
+        return _INDEXES[backend]
+    if backend == "semantic":  # its vectors are cached by _encode; the model itself loads fresh
         _INDEXES[backend] = LookupIndex.build(backend=backend)
-    return _INDEXES[backend]
+        return _INDEXES[backend]
+    path = _index_cache_path(backend)
+    index = None
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                index = pickle.load(handle)  # our own cache file, written below
+        except Exception:  # a stale or truncated cache is rebuilt, never trusted
+            index = None
+    if not isinstance(index, LookupIndex):
+        index = LookupIndex.build(backend=backend)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(index, handle, protocol=5)
+            os.replace(tmp, path)
+        except OSError:  # a read-only cache directory only costs speed
+            pass
+    _INDEXES[backend] = index
+    return index
 
 
 def lookup(text: str, *, top: int = 5, backend: Backend = "tfidf", n_tasks: int = 10) -> LookupResult:
