@@ -19,6 +19,7 @@ EXPECTED = {
         "build_tables",
         "categories",
         "category",
+        "extra_lenses",
         "lookup",
         "normalize_soc_code",
         "occupation",

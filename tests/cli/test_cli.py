@@ -158,3 +158,11 @@ def test_bug_prints_one_line_and_exits_1(tmp_path):
 def test_version_and_help():
     assert run("--version").stdout.startswith("gigshift ")
     assert "exposure" in run("--help").stdout
+
+
+def test_exposure_occupation_with_extra_lenses(raw_dir):
+    body = json.loads(run("exposure", "occupation", "27-3091", "--lenses", str(raw_dir), "--json").stdout)
+    assert body["extra_lenses"]["frey_osborne_probability"] == 0.38
+    assert "Frey" in body["extra_lenses"]["citations"]["frey_osborne_probability"]
+    bad = run("exposure", "occupation", "27-3091", "--lenses", "/nonexistent")
+    assert bad.exit_code == 2 and "expected an existing file" in bad.stderr

@@ -251,3 +251,23 @@ def test_good_category_definition_reads(tmp_path):
     cats, members = read_definitions(path, tasks=tasks(), occupations=load_table("occupations"))
     assert cats["slug"].to_list() == ["translation"]
     assert members.height == occupation("27-3091").tasks["gpt4_label"].is_not_null().sum()
+
+
+def test_extra_lenses_from_the_raw_folder(raw_dir):
+    from gigshift.taxonomy import extra_lenses
+
+    lenses = extra_lenses(raw_dir)
+    assert lenses.height == load_table("occupations").height
+    translators = lenses.filter(pl.col("soc_code") == "27-3091.00").row(0, named=True)
+    assert translators["frey_osborne_probability"] == pytest.approx(0.38)
+    assert translators["lm_aioe"] > 1  # standardised: translation is highly exposed to language models
+    # split codes are not guessed: Taxi Drivers (53-3041 in SOC 2010) became two SOC 2018 codes
+    assert lenses.filter(pl.col("soc_code") == "53-3054.00")["aioe"].is_null().all()
+    assert lenses["aioe"].is_not_null().mean() > 0.7
+
+
+def test_extra_lenses_missing_file_is_named(tmp_path):
+    from gigshift.taxonomy import extra_lenses
+
+    with pytest.raises(InputError, match=r"aioe_soc_2010_to_2018\.json: expected an existing file"):
+        extra_lenses(tmp_path)

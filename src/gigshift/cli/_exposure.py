@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+import polars as pl
 import typer
 from rich.table import Table
 
@@ -26,14 +28,28 @@ def occupation_command(
     code: str = typer.Argument(..., help="O*NET-SOC code such as 27-3091.00, or a SOC code such as 27-3091."),
     as_json: bool = typer.Option(False, "--json", help="Write the result as JSON to stdout."),
     n_tasks: int = typer.Option(15, "--tasks", min=0, help="How many tasks to list (table output)."),
+    lenses: Path | None = typer.Option(
+        None, "--lenses", help="Raw-data folder with the AIOE, Frey-Osborne and SML tables (never shipped)."
+    ),
 ) -> None:
     """Published exposure scores and task labels of one occupation."""
-    from gigshift.taxonomy import occupation
+    import json
+
+    from gigshift.taxonomy import extra_lenses, occupation
+    from gigshift.taxonomy._lenses import LENS_CITATIONS
 
     with user_errors():
         occ = occupation(code)
+        extra = None
+        if lenses is not None:
+            extra = extra_lenses(lenses).filter(pl.col("soc_code") == occ.soc_code).drop("soc_code").row(0, named=True)
     if as_json:
-        emit_json(occ.to_json())
+        if extra is None:
+            emit_json(occ.to_json())
+        else:
+            body = occ.to_dict()
+            body["extra_lenses"] = {**extra, "citations": LENS_CITATIONS}
+            emit_json(json.dumps(body, allow_nan=False, ensure_ascii=False))
         return
     out.print(f"[bold]{occ.title}[/] ({occ.soc_code}), job zone {occ.job_zone or '–'}")
     out.print(occ.description, style="dim")
@@ -57,6 +73,11 @@ def occupation_command(
     out.print(tasks)
     if occ.categories.height:
         out.print("Gig categories: " + ", ".join(occ.categories["slug"].to_list()))
+    if extra is not None:
+        out.print(
+            "Other lenses (read from --lenses, not shipped): "
+            + " · ".join(f"{k} {fmt(v, '.2f')}" for k, v in extra.items())
+        )
 
 
 @app.command("category")

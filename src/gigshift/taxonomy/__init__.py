@@ -20,6 +20,7 @@ from gigshift.taxonomy._atlas import (
     technology_skills,
 )
 from gigshift.taxonomy._build import build_tables, write_tables
+from gigshift.taxonomy._lenses import extra_lenses
 from gigshift.taxonomy._lookup import LookupIndex, LookupResult, lookup
 from gigshift.taxonomy._schema import Lens
 
@@ -34,6 +35,7 @@ __all__ = [
     "build_tables",
     "categories",
     "category",
+    "extra_lenses",
     "lookup",
     "normalize_soc_code",
     "occupation",
