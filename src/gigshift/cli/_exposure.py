@@ -94,7 +94,8 @@ def category_command(
     if as_json:
         emit_json(cat.to_json())
         return
-    out.print(f"[bold]{cat.name}[/] ({cat.slug}, {cat.category_class}, {cat.mode})")
+    kind = cat.mode if cat.category_class == cat.mode else f"{cat.category_class}, {cat.mode}"
+    out.print(f"[bold]{cat.name}[/] ({cat.slug}, {kind})")
     out.print(cat.description, style="dim")
     out.print(
         _lens_table(

@@ -15,6 +15,7 @@ import gigshift
 from gigshift._errors import NotFoundError
 from gigshift._provenance import Provenance, Source
 from gigshift.taxonomy import _categories as cats
+from gigshift.taxonomy._schema import CONTEXT_COLUMNS
 from gigshift.taxonomy._sources import GPTS, ONET, SHIPPED_SOURCES, sources_for
 from gigshift.taxonomy._store import data_dir, load_table
 
@@ -352,15 +353,7 @@ def occupation(code: str) -> Occupation:
     context = {
         k: row[k]
         for k in (
-            "soc2018",
-            "nem_code",
-            "bls_code",
-            "bls_employment",
-            "bls_median_hourly_wage_usd",
-            "bls_median_annual_wage_usd",
-            "ep_employment_2024_thousands",
-            "ep_employment_change_2024_34_pct",
-            "ep_self_employed_2024_pct",
+            *CONTEXT_COLUMNS,
             "has_exposure_scores",
         )
     }

@@ -40,7 +40,9 @@ import polars as pl
 from gigshift._errors import InputError
 from gigshift.taxonomy._schema import (
     AUTOMATION_LEVELS,
+    CONTEXT_COLUMNS,
     EXPOSURE_LABELS,
+    SCORE_COLUMNS,
     TABLE_SOURCES,
     TASK_TYPES,
 )
@@ -426,20 +428,9 @@ def _build_occupations(raw: dict[str, RawFile], tasks: pl.DataFrame) -> pl.DataF
         "soc2018",
         "nem_code",
         "has_exposure_scores",
-        "gpt4_alpha",
-        "gpt4_beta",
-        "gpt4_gamma",
-        "human_alpha",
-        "human_beta",
-        "human_gamma",
+        *SCORE_COLUMNS,
         "ms_ai_applicability",
-        "bls_code",
-        "bls_employment",
-        "bls_median_hourly_wage_usd",
-        "bls_median_annual_wage_usd",
-        "ep_employment_2024_thousands",
-        "ep_employment_change_2024_34_pct",
-        "ep_self_employed_2024_pct",
+        *CONTEXT_COLUMNS[2:],  # soc2018 and nem_code come first, above
         "n_tasks",
         "n_tasks_labelled",
     ).sort("soc_code")

@@ -40,6 +40,7 @@ import gigshift
 from gigshift._errors import GigshiftError
 from gigshift._provenance import Provenance
 from gigshift._tables import check_option, check_positive_int
+from gigshift.taxonomy._schema import SCORE_COLUMNS
 from gigshift.taxonomy._sources import sources_for
 
 Backend = Literal["tfidf", "semantic"]
@@ -508,16 +509,7 @@ class LookupIndex:
 
         occ_rows = (
             self.occupations[best.tolist()]
-            .select(
-                "soc_code",
-                "title",
-                "gpt4_alpha",
-                "gpt4_beta",
-                "gpt4_gamma",
-                "human_alpha",
-                "human_beta",
-                "human_gamma",
-            )
+            .select("soc_code", "title", *SCORE_COLUMNS)
             .with_columns(score=pl.Series(score[best]), matched_title=pl.Series(matched_title, dtype=pl.String))
         )
 

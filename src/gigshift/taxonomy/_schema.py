@@ -25,6 +25,21 @@ CATEGORY_CLASSES: tuple[str, ...] = (
 Lens = Literal["gpt4", "human"]
 LENSES: tuple[Lens, ...] = ("gpt4", "human")
 
+#: The published occupation scores, as columns of the occupations table.
+SCORE_COLUMNS: tuple[str, ...] = tuple(f"{lens}_{m}" for lens in ("gpt4", "human") for m in ("alpha", "beta", "gamma"))
+#: Labour-market context joined to each occupation (BLS codes, employment, wages, projections).
+CONTEXT_COLUMNS: tuple[str, ...] = (
+    "soc2018",
+    "nem_code",
+    "bls_code",
+    "bls_employment",
+    "bls_median_hourly_wage_usd",
+    "bls_median_annual_wage_usd",
+    "ep_employment_2024_thousands",
+    "ep_employment_change_2024_34_pct",
+    "ep_self_employed_2024_pct",
+)
+
 TABLE_SOURCES: dict[str, tuple[Source, ...]] = {
     "tasks": (ONET, GPTS),
     "occupations": (ONET, GPTS, MICROSOFT, OEWS, EP, CROSSWALK),
