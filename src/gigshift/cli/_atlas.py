@@ -20,7 +20,8 @@ def categories_command(
     import polars as pl
 
     from gigshift._errors import GigshiftError
-    from gigshift.taxonomy import all_sources, categories
+    from gigshift.taxonomy import categories
+    from gigshift.taxonomy._sources import sources_for
 
     table = categories()
     with user_errors():
@@ -33,7 +34,7 @@ def categories_command(
             "categories": table.with_columns(
                 pl.col("class").cast(pl.String), pl.col("mode").cast(pl.String)
             ).to_dicts(),
-            "sources": [s.to_dict() for s in all_sources()[:2]],
+            "sources": [s.to_dict() for s in sources_for("onet", "gpts_are_gpts")],
         }
         emit_json(json.dumps(body, allow_nan=False, ensure_ascii=False))
         return

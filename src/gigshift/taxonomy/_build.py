@@ -31,7 +31,6 @@ import json
 import os
 import tempfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,8 +125,17 @@ class RawFile:
 
 
 def _read_raw(raw_dir: Path, key: str) -> RawFile:
-    rel = RAW_FILES[key]
-    path = raw_dir / rel
+    return read_raw_file(raw_dir / RAW_FILES[key], _REQUIRED[key])
+
+
+def read_raw_file(path: Path, required: list[str]) -> RawFile:
+    """Read a raw CSV or TSV file (optionally gzipped) as text columns; check it has ``required`` columns.
+
+    Raises
+    ------
+    InputError
+        Naming the file, and the missing column where one is missing.
+    """
     if not path.is_file():
         raise InputError.single(source=str(path), expected="an existing file (see README, data sources)", got="missing")
     data = path.read_bytes()
@@ -150,7 +158,7 @@ def _read_raw(raw_dir: Path, key: str) -> RawFile:
             expected="a UTF-8 delimited text table",
             got=f"unparseable ({str(exc).splitlines()[0][:120]})",
         ) from None
-    missing = [c for c in _REQUIRED[key] if c not in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError.single(
             source=str(path),
@@ -163,18 +171,17 @@ def _read_raw(raw_dir: Path, key: str) -> RawFile:
     return RawFile(path, frame)
 
 
-def _parse(
+def parse_column(
     raw: RawFile,
     column: str,
     dtype: pl.DataType,
     expected: str,
     *,
     nullable: bool = False,
-    transform: Callable[[pl.Expr], pl.Expr] | None = None,
 ) -> pl.Expr:
     """Check that ``column`` parses as ``dtype`` (vectorised); raise naming the first bad rows."""
     src = pl.col(column).str.strip_chars()
-    parsed = (transform(src) if transform else src).cast(dtype, strict=False)
+    parsed = src.cast(dtype, strict=False)
     bad = raw.frame.with_row_index("row", offset=1).filter(
         (src.is_not_null() & (src != "") & parsed.is_null()) | (~pl.lit(nullable) & (src.is_null() | (src == "")))
     )
@@ -266,14 +273,14 @@ def _build_tasks(raw: dict[str, RawFile]) -> pl.DataFrame:
     for r in (ts, lab):
         _check_soc(r)
     onet = ts.frame.select(
-        task_id=_parse(ts, "Task ID", pl.Int64, "an integer task id"),
+        task_id=parse_column(ts, "Task ID", pl.Int64, "an integer task id"),
         soc_code=pl.col("O*NET-SOC Code"),
         task=pl.col("Task").str.strip_chars(),
         task_type=_check_enum(ts, "Task Type", TASK_TYPES, nullable=True),
     )
     labels = lab.frame.select(
         # the labels store Task ID as a float (8823.0): parse as float, then require a whole number
-        task_id=_parse(lab, "Task ID", pl.Float64, "a whole-number task id").cast(pl.Int64),
+        task_id=parse_column(lab, "Task ID", pl.Float64, "a whole-number task id").cast(pl.Int64),
         soc_code_labelled=pl.col("O*NET-SOC Code"),
         task_labelled=pl.col("Task").str.strip_chars(),
         task_type_labelled=_check_enum(lab, "Task Type", TASK_TYPES, nullable=True),
@@ -296,7 +303,7 @@ def _build_tasks(raw: dict[str, RawFile]) -> pl.DataFrame:
             )
     human_auto = (
         auto.frame.select(
-            task_id=_parse(auto, "Task ID", pl.Float64, "a whole-number task id").cast(pl.Int64),
+            task_id=parse_column(auto, "Task ID", pl.Float64, "a whole-number task id").cast(pl.Int64),
             human_automation=_check_enum(auto, "human_automation", AUTOMATION_LEVELS, nullable=True),
         )
         .drop_nulls("human_automation")
@@ -340,7 +347,7 @@ def _build_occupations(raw: dict[str, RawFile], tasks: pl.DataFrame) -> pl.DataF
     scores = occ.frame.select(
         soc_code=pl.col("O*NET-SOC Code"),
         **{
-            f"{lens}_{m}": _parse(occ, f"{col}_rating_{m}", pl.Float64, "a number in [0, 1]")
+            f"{lens}_{m}": parse_column(occ, f"{col}_rating_{m}", pl.Float64, "a number in [0, 1]")
             for lens, col in (("gpt4", "dv"), ("human", "human"))
             for m in ("alpha", "beta", "gamma")
         },
@@ -354,7 +361,8 @@ def _build_occupations(raw: dict[str, RawFile], tasks: pl.DataFrame) -> pl.DataF
             got=unknown["soc_code"][0],
         )
     zones = jz.frame.select(
-        soc_code=pl.col("O*NET-SOC Code"), job_zone=_parse(jz, "Job Zone", pl.Float64, "a job zone 1-5").cast(pl.Int8)
+        soc_code=pl.col("O*NET-SOC Code"),
+        job_zone=parse_column(jz, "Job Zone", pl.Float64, "a job zone 1-5").cast(pl.Int8),
     )
 
     cw = raw["crosswalk"].frame.select(soc_code=pl.col("O*NET-SOC Code"), nem_code=pl.col("NEM Code"))
@@ -367,7 +375,7 @@ def _build_occupations(raw: dict[str, RawFile], tasks: pl.DataFrame) -> pl.DataF
     ).unique("bls_code", keep="first")
     ms = raw["ms_scores"].frame.select(
         soc2018=pl.col("SOC Code"),
-        ms_ai_applicability=_parse(raw["ms_scores"], "ai_applicability_score", pl.Float64, "a number"),
+        ms_ai_applicability=parse_column(raw["ms_scores"], "ai_applicability_score", pl.Float64, "a number"),
     )
     ep_raw = raw["ep"]
     ep = (
@@ -444,7 +452,7 @@ def _build_skills(raw: dict[str, RawFile]) -> pl.DataFrame:
         element_id=pl.col("Element ID"),
         skill=pl.col("Element Name"),
         scale=pl.col("Scale ID"),
-        value=_parse(sk, "Data Value", pl.Float64, "a number"),
+        value=parse_column(sk, "Data Value", pl.Float64, "a number"),
         not_relevant=pl.col("Not Relevant").str.strip_chars() == "Y",
     )
     wide = (
@@ -468,7 +476,7 @@ def _build_technology_skills(raw: dict[str, RawFile]) -> pl.DataFrame:
         tk.frame.select(
             soc_code=pl.col("O*NET-SOC Code"),
             technology=pl.col("Example").str.strip_chars(),
-            commodity_code=_parse(tk, "Commodity Code", pl.Int64, "an integer UNSPSC code"),
+            commodity_code=parse_column(tk, "Commodity Code", pl.Int64, "an integer UNSPSC code"),
             commodity_title=pl.col("Commodity Title").str.strip_chars(),
             is_hot=pl.col("Hot Technology").str.strip_chars() == "Y",
             is_in_demand=pl.col("In Demand").str.strip_chars() == "Y",
@@ -497,7 +505,7 @@ def _build_alternate_titles(raw: dict[str, RawFile]) -> pl.DataFrame:
 def _build_task_activities(raw: dict[str, RawFile]) -> pl.DataFrame:
     td, dref = raw["tasks_to_dwas"], raw["dwa_reference"]
     links = td.frame.select(
-        task_id=_parse(td, "Task ID", pl.Float64, "a task id").cast(pl.Int64),
+        task_id=parse_column(td, "Task ID", pl.Float64, "a task id").cast(pl.Int64),
         soc_code=pl.col("O*NET-SOC Code"),
         dwa_id=pl.col("DWA ID"),
         dwa_title=pl.col("DWA Title").str.strip_chars(),

