@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from gigshift.cli import _atlas, _data, _exposure, _market
+from gigshift.cli import _allocate, _atlas, _data, _exposure, _market
 from gigshift.cli._common import debug, err
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app = typer.Typer(
 app.add_typer(_exposure.app, name="exposure")
 app.add_typer(_data.app, name="data")
 app.add_typer(_market.app, name="market")
+app.add_typer(_allocate.app, name="allocate")
+app.command("explain")(_allocate.explain_command)
 app.command("categories")(_atlas.categories_command)
 app.command("atlas")(_atlas.atlas_command)
 
