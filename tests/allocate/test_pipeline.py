@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -365,3 +366,16 @@ def test_policy_round_trips_and_statement_lists_weights():
     assert "| skill_match |" in statement and "35%" in statement
     shares = [int(x) for x in re.findall(r"\| (\d+)% \|", statement)]
     assert sum(shares) == 100
+
+
+def test_result_contract(market):
+    policy = default_policy().with_options(fairness_attribute="sex")
+    result = allocate(market.tasks, market.workers, policy, seed=2)
+    assert isinstance(result.tidy(), pl.DataFrame)
+    body = json.loads(result.to_json())  # allow_nan=False: a NaN would have raised
+    assert body["summary"]["n_assigned"] == result.assignments.height
+    assert body["fairness"] and body["provenance"]["method"].startswith("gigshift.allocate")
+    assert body["provenance"]["seed"] == 2
+    assert "Selection rates by group" in result.to_markdown()
+    with pytest.raises(AttributeError):  # frozen: results are values
+        result.objective = 0.0  # type: ignore[misc]
