@@ -12,7 +12,7 @@ import polars as pl
 
 import gigshift
 from gigshift._errors import GigshiftError
-from gigshift.report._html import esc, figure_html, page, table_html, write_atomic
+from gigshift._html import esc, figure_html, page, table_html, write_atomic
 
 _LENS_COLOURS = {"gpt4": "#6c3483", "human": "#17a589"}
 _LABEL_COLOURS = {"E1": "#c0392b", "E2": "#e67e22", "E0": "#2e86c1"}

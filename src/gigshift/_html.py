@@ -1,4 +1,8 @@
-"""Small HTML helpers shared by reports: escaping, tables, the page shell with inlined Plotly."""
+"""HTML plumbing shared by every HTML rendering: escaping, tables, the page shell with inlined Plotly.
+
+Private root module: imports no engine, so engines (an audit's ``to_html``) and the report face can
+both use it.
+"""
 
 from __future__ import annotations
 
