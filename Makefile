@@ -37,6 +37,7 @@ test: $(VENV)/.stamp-dev
 bench: $(VENV)/.stamp-semantic
 	$(BIN)/python benchmarks/lookup.py
 	$(BIN)/python benchmarks/allocate.py
+	$(BIN)/python benchmarks/audit.py
 
 # Rebuild the shipped tables from the raw public data (see README, "Data sources and licences").
 data: $(VENV)/.stamp-base

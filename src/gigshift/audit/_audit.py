@@ -76,14 +76,20 @@ class AuditResult:
         out = []
         flagged = self.groups.filter(
             pl.col("impact_ratio").is_not_null() & (pl.col("impact_ratio") < threshold) & ~pl.col("excluded")
-        ).sort("impact_ratio")
+        ).with_columns(
+            conclusive=pl.col("impact_ratio_ci_hi").is_not_null() & (pl.col("impact_ratio_ci_hi") < threshold)
+        )
+        # Findings whose whole interval is below the threshold come first: they are not chance.
+        flagged = flagged.sort(["conclusive", "impact_ratio"], descending=[True, False])
         for r in flagged.iter_rows(named=True):
             certainty = ""
             if r["impact_ratio_ci_hi"] is not None:
+                interval = f"{r['impact_ratio_ci_lo']:.2f}-{r['impact_ratio_ci_hi']:.2f}"
                 certainty = (
-                    " and the whole 95% interval is below it"
-                    if r["impact_ratio_ci_hi"] < threshold
-                    else f" (interval {r['impact_ratio_ci_lo']:.2f}-{r['impact_ratio_ci_hi']:.2f} reaches it)"
+                    f", and its whole {self.settings['confidence']:.0%} interval ({interval}) is below it"
+                    if r["conclusive"]
+                    else f", but its {self.settings['confidence']:.0%} interval ({interval}) includes {threshold:g}: "
+                    "this may be chance"
                 )
             small = " Few people: read with care." if r["small"] else ""
             out.append(
@@ -166,7 +172,8 @@ class AuditResult:
         lines = [
             f"# Bias audit ({'date not given' if self.audit_date is None else self.audit_date.isoformat()})",
             "",
-            f"- Data: {self.source} ({self.n_rows:,} rows). {self.description}".rstrip(),
+            f"- Data: {self.source} ({self.n_rows:,} {'people' if self.settings.get('person') else 'rows'}). "
+            f"{self.description}".rstrip(),
             f"- Outcome: {'selected (0/1)' if self.kind == 'selection' else 'score above the sample median'}"
             + (f" (median {self.median_score:.4g})" if self.median_score is not None else ""),
             f"- Intervals: {self.settings['n_bootstrap']} bootstrap replicates within groups, "
