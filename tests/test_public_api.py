@@ -24,6 +24,7 @@ EXPECTED = {
         "normalize_soc_code",
         "occupation",
         "occupations",
+        "online_labour_index",
         "skills",
         "tasks",
         "technology_skills",

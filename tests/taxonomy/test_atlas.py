@@ -271,3 +271,19 @@ def test_extra_lenses_missing_file_is_named(tmp_path):
 
     with pytest.raises(InputError, match=r"aioe_soc_2010_to_2018\.json: expected an existing file"):
         extra_lenses(tmp_path)
+
+
+def test_online_labour_index_classes_add_up_to_the_total():
+    import polars as pl
+
+    from gigshift.taxonomy import online_labour_index
+
+    oli = online_labour_index()
+    assert oli["month"].min().isoformat() == "2016-05-01" and oli["month"].max().isoformat() == "2024-08-01"
+    wide = oli.pivot(on="occupation_class", index="month", values="level")
+    classes = [c for c in wide.columns if c not in ("month", "total")]
+    assert len(classes) == 7
+    gap = (wide.select(pl.sum_horizontal(classes)) - wide.select("total")).to_series().abs().max()
+    assert gap < 1e-6
+    first = wide.row(0, named=True)
+    assert abs(first["total"] - 100) < 1e-6  # 100 = May 2016

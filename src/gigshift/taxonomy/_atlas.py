@@ -235,6 +235,16 @@ def occupations() -> pl.DataFrame:
     return load_table("occupations")
 
 
+def online_labour_index() -> pl.DataFrame:
+    """The Online Labour Index by month and occupation class (2016-05 to 2024-08, CC BY 4.0).
+
+    Columns: ``month``, ``occupation_class`` (gigshift's class slug, or ``total``), ``oli_class`` (the
+    index's own name) and ``level`` (projects posted; 100 = all classes in May 2016). Source:
+    Kässi, Hadley & Lehdonvirta (2019), monthly means of the daily series.
+    """
+    return load_table("oli_levels")
+
+
 def tasks() -> pl.DataFrame:
     """Every O*NET task (29.3, plus labelled tasks retired since) with its exposure labels."""
     return load_table("tasks")

@@ -41,6 +41,7 @@ from gigshift.taxonomy._schema import (
     AUTOMATION_LEVELS,
     CONTEXT_COLUMNS,
     EXPOSURE_LABELS,
+    OLI_CLASSES,
     SCORE_COLUMNS,
     TABLE_SOURCES,
     TASK_TYPES,
@@ -62,6 +63,7 @@ RAW_FILES: dict[str, str] = {
     "oews": "bls-oews-2025/oews_national_may2025.csv",
     "ep": "bls-ep/employment_projections_2024-34.csv",
     "crosswalk": "crosswalks/onet_soc2019_to_nem_soc2018.csv",
+    "oli_levels": "oli/oli_levels_monthly.csv",
 }
 
 _REQUIRED: dict[str, list[str]] = {
@@ -111,6 +113,7 @@ _REQUIRED: dict[str, list[str]] = {
         "Percent self employed, 2024",
     ],
     "crosswalk": ["O*NET-SOC Code", "NEM Code"],
+    "oli_levels": ["date", *OLI_CLASSES],
 }
 
 _SOC_PATTERN = r"^\d{2}-\d{4}\.\d{2}$"
@@ -244,7 +247,7 @@ def build_tables(raw_dir: str | os.PathLike[str]) -> dict[str, pl.DataFrame]:
     -------
     dict of str to polars.DataFrame
         ``tasks``, ``occupations``, ``skills``, ``technology_skills``, ``alternate_titles``,
-        ``task_activities``, each sorted by its key.
+        ``task_activities``, ``oli_levels``, each sorted by its key.
 
     Raises
     ------
@@ -265,6 +268,7 @@ def build_tables(raw_dir: str | os.PathLike[str]) -> dict[str, pl.DataFrame]:
         "technology_skills": _build_technology_skills(raw),
         "alternate_titles": _build_alternate_titles(raw),
         "task_activities": _build_task_activities(raw),
+        "oli_levels": _build_oli_levels(raw),
     }
 
 
@@ -520,6 +524,41 @@ def _build_task_activities(raw: dict[str, RawFile]) -> pl.DataFrame:
         links.join(hierarchy, on="dwa_id", how="left")
         .unique(["task_id", "dwa_id"], keep="first")
         .sort("soc_code", "task_id", "dwa_id")
+    )
+
+
+def _build_oli_levels(raw: dict[str, RawFile]) -> pl.DataFrame:
+    """The Online Labour Index by month and occupation class, long: month, occupation_class, level.
+
+    The index counts new projects posted on the largest English-language platforms, 100 = May 2016
+    (all classes together); each class's level is its contribution to that total.
+    """
+    rf = raw["oli_levels"]
+    month = pl.col("date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+    bad = rf.frame.with_row_index("row", offset=1).filter(month.is_null())
+    if bad.height:
+        raise InputError(
+            bad.select(
+                pl.col("row").cast(pl.Int64),
+                column=pl.lit("date"),
+                expected=pl.lit("a date YYYY-MM-DD"),
+                got=pl.col("date").fill_null("<empty>"),
+            ),
+            source=str(rf.path),
+        )
+    levels = [parse_column(rf, c, pl.Float64, "a number >= 0").alias(c) for c in OLI_CLASSES]
+    wide = rf.frame.select(month.alias("date"), *levels)
+    negative = [c for c in OLI_CLASSES if (wide.get_column(c) < 0).any()]
+    if negative:
+        raise InputError.single(
+            source=str(rf.path), column=negative[0], expected="a number >= 0", got="a negative value"
+        )
+    return (
+        wide.rename({"date": "month"})
+        .unpivot(index="month", variable_name="oli_class", value_name="level")
+        .with_columns(occupation_class=pl.col("oli_class").replace_strict(OLI_CLASSES))
+        .select("month", "occupation_class", "oli_class", "level")
+        .sort("month", "occupation_class")
     )
 
 

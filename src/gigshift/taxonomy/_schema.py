@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from gigshift._provenance import Source
-from gigshift.taxonomy._sources import CROSSWALK, EP, GPTS, MICROSOFT, OEWS, ONET
+from gigshift.taxonomy._sources import CROSSWALK, EP, GPTS, MICROSOFT, OEWS, OLI, ONET
 
 EXPOSURE_LABELS: tuple[str, ...] = ("E0", "E1", "E2")
 AUTOMATION_LEVELS: tuple[str, ...] = ("T0", "T1", "T2", "T3", "T4")
@@ -47,4 +47,17 @@ TABLE_SOURCES: dict[str, tuple[Source, ...]] = {
     "technology_skills": (ONET,),
     "alternate_titles": (ONET,),
     "task_activities": (ONET,),
+    "oli_levels": (OLI,),
+}
+
+#: Online Labour Index occupation classes (column names of the raw series) -> gig category classes.
+OLI_CLASSES: dict[str, str] = {
+    "Software development and technology": "software-tech",
+    "Creative and multimedia": "creative-multimedia",
+    "Clerical and data entry": "clerical-data-entry",
+    "Writing and translation": "writing-translation",
+    "Sales and marketing support": "sales-marketing",
+    "Professional services": "professional-services",
+    "Microwork": "microwork",
+    "Total": "total",
 }

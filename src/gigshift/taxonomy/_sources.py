@@ -70,7 +70,20 @@ CROSSWALK = Source(
 )
 
 #: Every source that feeds a shipped table, in the order the README lists them.
-SHIPPED_SOURCES: tuple[Source, ...] = (ONET, GPTS, MICROSOFT, OEWS, EP, CROSSWALK)
+OLI = Source(
+    key="oli",
+    name="Online Labour Index (monthly means of the daily series, by occupation class)",
+    version="2016-05 to 2024-08",
+    licence="CC BY 4.0",
+    citation=(
+        "Kassi, O., Hadley, C. & Lehdonvirta, V. (2019). Online Labour Index: Measuring the Online Gig Economy "
+        "for Policy and Research. figshare, doi:10.6084/m9.figshare.3761562; Kassi, O. & Lehdonvirta, V. (2018). "
+        "Technological Forecasting and Social Change 137, 241-248."
+    ),
+    url="https://doi.org/10.6084/m9.figshare.3761562",
+)
+
+SHIPPED_SOURCES: tuple[Source, ...] = (ONET, GPTS, MICROSOFT, OEWS, EP, CROSSWALK, OLI)
 
 
 def sources_for(*keys: str) -> tuple[Source, ...]:

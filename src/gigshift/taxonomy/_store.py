@@ -16,6 +16,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "technology_skills",
     "alternate_titles",
     "task_activities",
+    "oli_levels",
 )
 
 
