@@ -32,6 +32,14 @@ EXPECTED = {
     ],
     "gigshift.report": ["atlas_html", "write_atlas_report"],
     "gigshift.audit": ["AuditResult", "GapResult", "PayGapResult", "audit", "concentration", "pay_gap", "rating_gap"],
+    "gigshift.simulate": [
+        "SCENARIO_NAMES",
+        "Scenario",
+        "SimulationResult",
+        "load_scenario",
+        "run",
+        "scenario_from_yaml",
+    ],
     "gigshift.allocate": [
         "COMPONENTS",
         "LOG_COLUMNS",
@@ -57,6 +65,7 @@ EXPECTED = {
         "read",
         "read_market",
         "synthetic",
+        "synthetic_tasks",
         "validate",
         "write",
     ],
@@ -76,7 +85,7 @@ def test_engines_do_not_import_faces():
     from pathlib import Path
 
     root = Path(importlib.import_module("gigshift").__file__).parent
-    engines = ("taxonomy", "market", "allocate", "audit")
+    engines = ("taxonomy", "market", "allocate", "audit", "simulate")
     for path in [p for engine in engines for p in (root / engine).rglob("*.py")]:
         tree = ast.parse(path.read_text())
         imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]

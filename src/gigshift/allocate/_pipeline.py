@@ -171,6 +171,8 @@ def allocate(
     at: datetime | None = None,
     seed: int | None = None,
     on_progress: Callable[[str], None] | None = None,
+    explain: bool = True,
+    validate_input: bool = True,
 ) -> AllocationResult:
     """Run one allocation batch: candidates, scores, optimal (and fair) assignment, log, explanations.
 
@@ -192,6 +194,12 @@ def allocate(
         Seeds the lottery that breaks exact score ties (never id order, which would favour some ids).
     on_progress : callable, optional
         Called with the name of each stage as it starts.
+    explain : bool, default=True
+        Build the per-task and per-worker explanation tables (the decision log is always built);
+        the simulator turns them off.
+    validate_input : bool, default=True
+        Check the tables against the market schemas. Only callers that pass tables already
+        returned by :func:`gigshift.market.validate` (such as the simulator, every week) may skip it.
 
     Returns
     -------
@@ -211,10 +219,15 @@ def allocate(
         clock = now
 
     progress("validate")
-    tasks_df = validate(tasks, kind="tasks").sort("task_id")
-    workers_df = validate(workers, kind="workers")
-    bids_df = None if bids is None else validate(bids, kind="bids")
-    check_references(tasks=tasks_df, workers=workers_df, bids=bids_df)
+    if validate_input:
+        tasks_df = validate(tasks, kind="tasks").sort("task_id")
+        workers_df = validate(workers, kind="workers")
+        bids_df = None if bids is None else validate(bids, kind="bids")
+        check_references(tasks=tasks_df, workers=workers_df, bids=bids_df)
+    else:
+        tasks_df = as_polars(tasks, name="tasks").sort("task_id")
+        workers_df = as_polars(workers, name="workers")
+        bids_df = None if bids is None else as_polars(bids, name="bids")
     waiting_df = check_waiting(waiting)
     if policy.fairness_attribute and policy.fairness_attribute not in workers_df.columns:
         raise InputError.single(
@@ -248,8 +261,8 @@ def allocate(
     selected = np.zeros(t.size, dtype=bool)
     selected[chosen] = True
     log = _decision_log(edges.with_columns(is_selected=selected), tasks_df, workers_df, policy, bids_df is not None)
-    task_table = task_explanations(log)
-    worker_table = worker_explanations(log, policy)
+    task_table = task_explanations(log) if explain else pl.DataFrame()
+    worker_table = worker_explanations(log, policy) if explain else pl.DataFrame()
     new_waiting = _next_waiting(log, waiting_df)
     lap("explain")
 

@@ -10,7 +10,7 @@ biases for audits to find.
 from gigshift.market._io import check_references, read, write
 from gigshift.market._market import Market, read_market
 from gigshift.market._schema import GROUP_ATTRIBUTES, SCHEMAS, TableKind
-from gigshift.market._synthetic import synthetic
+from gigshift.market._synthetic import synthetic, synthetic_tasks
 from gigshift.market._validate import validate
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "read",
     "read_market",
     "synthetic",
+    "synthetic_tasks",
     "validate",
     "write",
 ]

@@ -710,6 +710,20 @@ def _tasks(
     pop_cum = np.cumsum(pop)
     pop_cum[-1] = 1.0
     cat = np.array(chosen)[np.minimum(_draw(rng, pop_cum, n), len(chosen) - 1)]
+    return _task_arrays(rng, cat, catalog, client_cum, area_cum, start_us, online_factor)
+
+
+def _task_arrays(
+    rng: np.random.Generator,
+    cat: np.ndarray,
+    catalog: _Catalog,
+    client_cum: np.ndarray,
+    area_cum: np.ndarray,
+    start_us: int,
+    online_factor: float,
+) -> dict[str, np.ndarray]:
+    """Everything about tasks of the given categories, drawn as in ``synthetic``'s Notes."""
+    n = cat.size
     client = np.minimum(_draw(rng, client_cum, n), len(client_cum) - 1)
     online = catalog.is_online[cat]
     hours = np.where(online, rng.lognormal(math.log(5.0), 0.8, n), rng.lognormal(math.log(2.5), 0.45, n))
@@ -731,6 +745,57 @@ def _tasks(
         "skill_ids": skill_ids,
         "skill_counts": skill_counts,
     }
+
+
+def synthetic_tasks(
+    category_counts: Mapping[str, int],
+    *,
+    start: datetime = datetime(2026, 1, 5, tzinfo=UTC),
+    n_clients: int = 100,
+    n_areas: int = 20,
+    id_prefix: str = "t",
+    seed: int | np.random.Generator | None = None,
+) -> pl.DataFrame:
+    """Tasks for given counts per category, drawn as ``synthetic`` draws its tasks (see its Notes).
+
+    For callers that decide demand themselves, such as the simulator's weekly postings. Areas and
+    clients are numbered as in ``synthetic`` (``area-01`` ..., ``c001`` ...), so the tasks fit a
+    market drawn with the same ``n_areas`` and ``n_clients``.
+
+    Examples
+    --------
+    >>> tasks = synthetic_tasks({"translation": 3, "plumbing": 2}, seed=1)
+    >>> tasks.group_by("category").len().sort("category").rows()
+    [('plumbing', 2), ('translation', 3)]
+    """
+    catalog = _catalog()
+    index = {slug: i for i, slug in enumerate(catalog.slugs)}
+    unknown = sorted(set(category_counts) - set(index))
+    if unknown:
+        raise GigshiftError(f"synthetic_tasks: unknown category {unknown[0]!r}")
+    counts = []
+    for slug, count in category_counts.items():
+        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
+            raise GigshiftError(f"synthetic_tasks: the count for {slug!r} must be an integer >= 0; got {count!r}")
+        counts.append((index[slug], int(count)))
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(np.random.SeedSequence(seed))
+    cat = np.repeat(np.array([c for c, _ in counts], dtype=np.int64), [n for _, n in counts])
+    n_clients = check_positive_int("n_clients", n_clients, caller="synthetic_tasks")
+    n_areas = check_positive_int("n_areas", n_areas, caller="synthetic_tasks")
+    client_w = np.ones(n_clients)
+    area_w = 1.0 / np.arange(1, n_areas + 1) ** 0.7
+    area_names = [f"area-{i:0{max(2, len(str(n_areas)))}d}" for i in range(1, n_areas + 1)]
+    arrays = _task_arrays(
+        rng,
+        cat,
+        catalog,
+        np.cumsum(client_w / client_w.sum()),
+        np.cumsum(area_w / area_w.sum()),
+        _check_start(start),
+        _online_factor(_check_group_shares(None)),
+    )
+    ids = {"task": _ids(id_prefix, cat.size), "client": _ids("c", n_clients)}
+    return _task_frame(arrays, ids, catalog, area_names)
 
 
 def _task_frame(
