@@ -375,18 +375,19 @@ def simulate_one(
             )
 
         rating_now = np.where(n_rated > 0, rating_sum / np.maximum(n_rated, 1), np.nan)
+        # compact dtypes: a 1M-worker year is 52M panel rows
         panel_parts.append(
             {
-                "w": np.flatnonzero(active),
-                "week": np.full(int(active.sum()), t),
-                "category": primary[active],
-                "assigned": assigned[active],
-                "jobs": jobs[active],
-                "hours": hours[active],
-                "earnings_usd": earnings[active],
+                "w": np.flatnonzero(active).astype(np.int32),
+                "week": np.full(int(active.sum()), t, dtype=np.int16),
+                "category": primary[active].astype(np.int16),
+                "assigned": assigned[active].astype(np.int16),
+                "jobs": jobs[active].astype(np.int16),
+                "hours": hours[active].astype(np.float32),
+                "earnings_usd": earnings[active],  # float64: sums must match the paid tasks exactly
                 "topup_usd": topups[active],
                 "adopted_ai": adopted[active],
-                "rating": rating_now[active],
+                "rating": rating_now[active].astype(np.float32),
                 "learning": learning_left[active] > 0,
             }
         )
