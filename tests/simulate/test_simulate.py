@@ -202,3 +202,23 @@ def test_bad_run_arguments():
         run("baseline", workers=0, weeks=1)
     with pytest.raises(GigshiftError, match="not a shipped scenario"):
         run("no-such-scenario", workers=10, weeks=1)
+
+
+def test_sweep_grid_points_are_reproducible_alone():
+    import numpy as np
+
+    from gigshift.simulate import sweep
+    from gigshift.simulate._model import simulate_one
+
+    base = load_scenario("genai-2022").with_values({"start": "2023-09-04"})
+    result = sweep(base, {"ai.substitution": [0.0, 0.6]}, workers=500, weeks=4, seed=11, replicates=2)
+    by_variant = (
+        result.categories.group_by("variant", "ai.substitution").agg(pl.col("substituted").sum()).sort("variant")
+    )
+    assert by_variant["ai.substitution"].to_list() == ["0.0", "0.6"]
+    assert by_variant["substituted"][0] == 0 and by_variant["substituted"][1] > 0
+    # grid point 1, replicate 1 on its own: child 1 of the root, then its child 1
+    child = np.random.SeedSequence(11).spawn(2)[1].spawn(2)[1]
+    alone = simulate_one(base.with_values({"ai.substitution": 0.6}), workers=500, weeks=4, seed=child)
+    point = result.categories.filter((pl.col("variant") == 1) & (pl.col("replicate") == 1))
+    assert point.drop("variant", "replicate", "ai.substitution").equals(alone.categories)

@@ -8,7 +8,7 @@ category x week aggregates and a sampled decision log.
 """
 
 from gigshift.simulate._model import SimulationResult
-from gigshift.simulate._run import run
+from gigshift.simulate._run import run, sweep
 from gigshift.simulate._scenario import SCENARIO_NAMES, Scenario, load_scenario, scenario_from_yaml
 
-__all__ = ["SCENARIO_NAMES", "Scenario", "SimulationResult", "load_scenario", "run", "scenario_from_yaml"]
+__all__ = ["SCENARIO_NAMES", "Scenario", "SimulationResult", "load_scenario", "run", "scenario_from_yaml", "sweep"]

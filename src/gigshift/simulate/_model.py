@@ -516,27 +516,40 @@ def _tables(
     start: date,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     slug_enum = pl.Enum(slugs)
-    panel_np = {k: np.concatenate([p[k] for p in panel_parts]) for k in panel_parts[0]}
     groups = [c for c in GROUP_ATTRIBUTES if c in w_frame.columns]
-    w = panel_np.pop("w")
-    panel = pl.DataFrame(
-        {
-            "worker_id": w_frame.get_column("worker_id").gather(w),
-            "week": panel_np.pop("week").astype(np.int32),
-            "category": pl.Series(np.array(slugs)[panel_np.pop("category")]).cast(slug_enum),
-            **panel_np,
-            **{g: w_frame.get_column(g).gather(w) for g in groups},
-        }
+    # Memory: a 1M-worker year has tens of millions of panel rows, so text columns are stored as
+    # categorical codes (4 bytes a row) and the weekly parts are concatenated without a NumPy copy.
+    ids = w_frame.get_column("worker_id").cast(pl.Categorical)
+    group_codes = {g: w_frame.get_column(g).cast(pl.Categorical) for g in groups}
+    frames = []
+    while panel_parts:
+        part = panel_parts.pop(0)
+        frames.append(pl.DataFrame(part))
+    panel = pl.concat(frames, rechunk=False)
+    del frames
+    w = panel.get_column("w")
+    rest = [c for c in panel.columns if c not in ("w", "week", "category")]
+    panel = panel.select(
+        ids.gather(w).alias("worker_id"),
+        pl.col("week").cast(pl.Int32),
+        pl.col("category").replace_strict(list(range(len(slugs))), slugs, return_dtype=slug_enum),
+        *rest,
+        *[codes.gather(w).alias(g) for g, codes in group_codes.items()],
     ).with_columns(
         date=pl.lit(start) + pl.duration(weeks=pl.col("week")),
         rating=pl.col("rating").fill_nan(None),
     )
     cat_np = {k: np.concatenate([p[k] for p in cat_parts]) for k in cat_parts[0]}
-    cat_table = pl.DataFrame(
-        {"category": pl.Series(np.array(slugs)[cat_np.pop("category")]).cast(slug_enum), **cat_np}
-    ).with_columns(
-        pl.col("mean_price_usd", "mean_pay_per_hour_usd", "bids_per_task").fill_nan(None),
-        date=pl.lit(start) + pl.duration(weeks=pl.col("week")),
+    cat_table = (
+        pl.DataFrame(cat_np)
+        .with_columns(
+            category=pl.col("category").replace_strict(list(range(len(slugs))), slugs, return_dtype=slug_enum)
+        )
+        .select("category", pl.exclude("category"))
+        .with_columns(
+            pl.col("mean_price_usd", "mean_pay_per_hour_usd", "bids_per_task").fill_nan(None),
+            date=pl.lit(start) + pl.duration(weeks=pl.col("week")),
+        )
     )
     log = pl.concat(log_parts, how="vertical_relaxed") if log_parts else pl.DataFrame()
     return panel, cat_table.sort("week", "category"), log

@@ -65,6 +65,85 @@ def run(
     return _stack(results)
 
 
+def sweep(
+    scenario: Scenario | str,
+    values: dict[str, list[object]],
+    *,
+    workers: int = 10_000,
+    weeks: int | None = None,
+    seed: int | None = None,
+    replicates: int = 1,
+    cluster: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
+    """Run every combination of scenario values (a grid), each with ``replicates`` runs.
+
+    ``values`` maps dotted scenario keys to the values to try, e.g.
+    ``{"ai.substitution": [0.2, 0.4], "policies.pay_floor_usd_per_hour": [None, 12.0]}``. Run j of
+    the grid uses child j of the root seed (and its replicates that child's children), so a point of
+    the grid gives the same tables alone, in a larger grid, serially or on Dask. The tables gain a
+    ``variant`` column (the grid point's index) and one column per swept key.
+    """
+    import itertools
+
+    scenario = load_scenario(scenario) if isinstance(scenario, str) else scenario
+    if not values:
+        raise GigshiftError("sweep: give at least one key to vary")
+    keys = list(values)
+    grid = list(itertools.product(*(values[k] for k in keys)))
+    variants = [scenario.with_values(dict(zip(keys, point, strict=True))) for point in grid]
+    root = np.random.SeedSequence(seed)
+    jobs = [
+        (v, child)
+        for v, variant_seed in zip(variants, root.spawn(len(variants)), strict=True)
+        for child in variant_seed.spawn(replicates)
+    ]
+    workers = check_positive_int("workers", workers, caller="sweep")
+    if cluster is None:
+        results = []
+        for i, (variant, child) in enumerate(jobs):
+            results.append(simulate_one(variant, workers=workers, weeks=weeks, seed=child))
+            if on_progress is not None:
+                on_progress(i + 1, len(jobs))
+    else:
+        results = _on_dask_jobs(jobs, workers, weeks, cluster, on_progress)
+    parts = []
+    for j, result in enumerate(results):
+        point = grid[j // replicates]
+        extra = [pl.lit(j // replicates, dtype=pl.Int32).alias("variant")]
+        extra += [pl.lit(str(v)).alias(k) for k, v in zip(keys, point, strict=True)]
+        r = _with_replicate(result, j % replicates)
+        parts.append(
+            SimulationResult(
+                panel=r.panel.with_columns(extra),
+                categories=r.categories.with_columns(extra),
+                decision_log=r.decision_log.with_columns(extra) if r.decision_log.width else r.decision_log,
+                scenario=scenario,
+                provenance=r.provenance,
+                timings=r.timings,
+                n_workers=r.n_workers,
+                weeks=r.weeks,
+            )
+        )
+    logs = [p.decision_log for p in parts if p.decision_log.width]
+    return SimulationResult(
+        panel=pl.concat([p.panel for p in parts]),
+        categories=pl.concat([p.categories for p in parts]),
+        decision_log=pl.concat(logs, how="vertical_relaxed") if logs else pl.DataFrame(),
+        scenario=scenario,
+        provenance=parts[0].provenance,
+        timings={k: sum(p.timings[k] for p in parts) for k in parts[0].timings},
+        n_workers=workers,
+        weeks=parts[0].weeks,
+    )
+
+
+def _on_dask_jobs(jobs, workers, weeks, cluster, on_progress):  # type: ignore[no-untyped-def]
+    scenarios = [j[0] for j in jobs]
+    seeds = [j[1] for j in jobs]
+    return _on_dask(scenarios, workers, weeks, seeds, cluster, on_progress)
+
+
 def _on_dask(scenario, workers, weeks, children, cluster, on_progress):  # type: ignore[no-untyped-def]
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -81,7 +160,11 @@ def _on_dask(scenario, workers, weeks, children, cluster, on_progress):  # type:
             raise GigshiftError(f"simulate: cannot reach the Dask scheduler at {cluster!r}: {exc}") from None
     try:
         # positional: ``workers=`` is a keyword of Client.submit itself (where a task may run)
-        futures = [client.submit(_one, scenario, workers, weeks, child, pure=False) for child in children]
+        scenarios = scenario if isinstance(scenario, list) else [scenario] * len(children)
+        futures = [
+            client.submit(_one, sc, workers, weeks, child, pure=False)
+            for sc, child in zip(scenarios, children, strict=True)
+        ]
         for done, _ in enumerate(as_completed(futures), start=1):
             if on_progress is not None:
                 on_progress(done, len(futures))
