@@ -6,7 +6,8 @@ Tables printed (Markdown):
    x 52 weeks (and 1M with ``--million``): seconds per stage, agent-steps (worker-weeks) per
    second, peak memory. Each size runs in its own process for its peak RSS.
 2. Core loop, side by side: each week clients post tasks per category (Poisson), every active
-   worker bids on one open task of its category at its reservation wage times a markup and noise,
+   worker bids on one open task of its category at its reservation wage times a markup and a
+   uniform noise in [0.9, 1.1],
    each task goes to its lowest bid, and winners are paid. gigshift's version is the vectorised
    NumPy form the simulator is built from; Mesa's is one ``Worker`` agent per worker
    (``model.agents.shuffle_do("step")``), as Mesa models are written. Both run the same
@@ -80,7 +81,7 @@ def core_numpy(workers: int, weeks: int, seed: int) -> dict[str, float]:
             n_open, cat, base = open_here[bidders], category[bidders], ask[bidders]
         # bidding: one open task of the worker's category, at the ask times noise
         task = offsets[cat] + (rng.random(bidders.size, dtype=np.float32) * n_open).astype(np.int32)
-        price = base * np.exp(np.float32(0.1) * rng.standard_normal(bidders.size, dtype=np.float32))
+        price = base * (np.float32(0.9) + np.float32(0.2) * rng.random(bidders.size, dtype=np.float32))
         best = np.full(int(offsets[-1]), np.inf, dtype=np.float32)
         np.minimum.at(best, task, price)  # matching: the lowest bid wins
         won = price == best[task]
@@ -116,7 +117,7 @@ def core_mesa(workers: int, weeks: int, seed: int) -> dict[str, float]:
             open_tasks = self.model.open_tasks[self.category]
             if open_tasks:
                 task = open_tasks[int(self.random.random() * len(open_tasks))]
-                price = self.reservation * (1 + MARKUP) * self.random.lognormvariate(0, 0.1)
+                price = self.reservation * (1 + MARKUP) * (0.9 + 0.2 * self.random.random())
                 best = self.model.best_bid.get(task)
                 if best is None or price < best[0]:
                     self.model.best_bid[task] = (price, self)

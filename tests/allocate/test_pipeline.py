@@ -52,8 +52,10 @@ def test_decision_log_is_complete_and_consistent(market, result):
     assert {"sex", "race_ethnicity", "age_band", "country"} <= set(log.columns)
     assert (log["policy_version"] == default_policy().version).all()
     # selected rows are exactly the assignments
-    chosen = log.filter(pl.col("is_selected")).select("task_id", "worker_id", "score").sort("task_id")
+    chosen = log.filter(pl.col("is_selected")).select("task_id", "worker_id", "score", "price_usd").sort("task_id")
     assert chosen.equals(result.assignments)
+    counts = log.group_by("task_id").len().sort("task_id")
+    assert counts.rows() == result.candidate_counts.filter(pl.col("n_candidates") > 0).sort("task_id").rows()
     # the score is the weighted sum of the logged components plus the boost
     weights = default_policy().normalised_weights
     recomputed = sum(weights[c] * log[c] for c in COMPONENTS) + log["opportunity_boost"]
@@ -168,6 +170,16 @@ def test_winner_beats_every_free_runner_up(result):
     with_runner = tasks.drop_nulls("runner_up_score")
     assert (with_runner["score"] >= with_runner["runner_up_score"] - 1e-9).all()
     assert (with_runner["margin"] >= -1e-9).all()
+
+
+def test_log_tasks_keeps_a_sample_and_nothing_else_changes(market, result):
+    sample = result.assignments.get_column("task_id").head(5).to_list()
+    lean = allocate(market.tasks, market.workers, seed=5, log_tasks=sample, explain=False)
+    assert lean.assignments.equals(result.assignments)
+    assert lean.waiting.equals(result.waiting)
+    assert sorted(lean.decision_log.get_column("task_id").unique().to_list()) == sorted(sample)
+    full = result.decision_log.filter(pl.col("task_id").is_in(sample))
+    assert lean.decision_log.sort("task_id", "rank").equals(full.sort("task_id", "rank"))
 
 
 def test_same_seed_same_result(market, result):

@@ -71,7 +71,7 @@ class AllocationResult:
     Attributes
     ----------
     assignments : polars.DataFrame
-        ``task_id, worker_id, score``, sorted by task_id.
+        ``task_id, worker_id, score, price_usd``, sorted by task_id.
     decision_log : polars.DataFrame
         Every candidate edge (see :data:`LOG_COLUMNS`): components, score, rank, outcome, the
         winner's score and the margin, the policy version, and the worker's group attributes. This
@@ -99,6 +99,7 @@ class AllocationResult:
     n_tasks: int = 0
     n_workers: int = 0
     group_columns: tuple[str, ...] = field(default_factory=tuple)
+    candidate_counts: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def tidy(self) -> pl.DataFrame:
         return self.assignments
@@ -111,7 +112,9 @@ class AllocationResult:
             "mode": self.policy.mode,
             "n_tasks": self.n_tasks,
             "n_workers": self.n_workers,
-            "n_candidate_edges": self.decision_log.height,
+            "n_candidate_edges": int(self.candidate_counts.get_column("n_candidates").sum())
+            if self.candidate_counts.width
+            else self.decision_log.height,
             "n_assigned": n_assigned,
             "fill_rate": n_assigned / self.n_tasks if self.n_tasks else None,
             "n_workers_assigned": self.assignments.get_column("worker_id").n_unique(),
@@ -173,6 +176,7 @@ def allocate(
     on_progress: Callable[[str], None] | None = None,
     explain: bool = True,
     validate_input: bool = True,
+    log_tasks: object | None = None,
 ) -> AllocationResult:
     """Run one allocation batch: candidates, scores, optimal (and fair) assignment, log, explanations.
 
@@ -200,6 +204,9 @@ def allocate(
     validate_input : bool, default=True
         Check the tables against the market schemas. Only callers that pass tables already
         returned by :func:`gigshift.market.validate` (such as the simulator, every week) may skip it.
+    log_tasks : collection of task ids, optional
+        Keep only these tasks' candidates in the decision log (all of them by default); the
+        assignments, waiting state and candidate counts always cover every task.
 
     Returns
     -------
@@ -260,13 +267,30 @@ def allocate(
     progress("explain")
     selected = np.zeros(t.size, dtype=bool)
     selected[chosen] = True
-    log = _decision_log(edges.with_columns(is_selected=selected), tasks_df, workers_df, policy, bids_df is not None)
+    # how many tasks each worker won, counted over every task (the log may keep only a sample)
+    won = np.bincount(w[chosen], minlength=workers_df.height)[w]
+    edges = edges.with_columns(is_selected=selected, worker_n_selected=won)
+    task_ids, worker_ids = tasks_df.get_column("task_id"), workers_df.get_column("worker_id")
+    outcome = pl.DataFrame({"worker_id": worker_ids.gather(w), "is_selected": selected})
+    new_waiting = _next_waiting(outcome, waiting_df)
+    counts = np.bincount(t, minlength=tasks_df.height)
+    candidate_counts = pl.DataFrame({"task_id": task_ids, "n_candidates": counts.astype(np.int64)})
+    assignments = pl.DataFrame(
+        {
+            "task_id": task_ids.gather(t[chosen]),
+            "worker_id": worker_ids.gather(w[chosen]),
+            "score": edges.get_column("score").gather(chosen),
+            "price_usd": edges.get_column("price_usd").gather(chosen),
+        }
+    ).sort("task_id")
+    if log_tasks is not None:
+        keep = tasks_df.select(pl.col("task_id").is_in(pl.Series(list(log_tasks), dtype=pl.String).implode()))
+        edges = edges.filter(pl.Series(keep.to_series().to_numpy()[t]))
+    log = _decision_log(edges, tasks_df, workers_df, policy, bids_df is not None)
     task_table = task_explanations(log) if explain else pl.DataFrame()
     worker_table = worker_explanations(log, policy) if explain else pl.DataFrame()
-    new_waiting = _next_waiting(log, waiting_df)
     lap("explain")
 
-    assignments = log.filter(pl.col("is_selected")).select("task_id", "worker_id", "score").sort("task_id")
     group_columns = tuple(c for c in GROUP_ATTRIBUTES if c in workers_df.columns)
     provenance = Provenance(
         sources=(),
@@ -289,6 +313,7 @@ def allocate(
         n_tasks=tasks_df.height,
         n_workers=workers_df.height,
         group_columns=group_columns,
+        candidate_counts=candidate_counts,
     )
 
 
@@ -360,7 +385,7 @@ def _decision_log(
     # who lost (in the exact, greedy and dispatch modes it is never negative: a free candidate with
     # a higher score would have taken the task); a loser's margin is the (negative) gap to the winner.
     log = log.join(winners, on="t", how="left").with_columns(
-        at_capacity=pl.col("is_selected").sum().over("w") >= pl.col("worker_capacity")
+        at_capacity=pl.col("worker_n_selected") >= pl.col("worker_capacity")
     )
     at_capacity = pl.col("at_capacity")
     best_free_other = pl.col("score").filter(~pl.col("is_selected") & ~at_capacity).max().over("t")
@@ -391,7 +416,10 @@ def _decision_log(
 
 
 def _next_waiting(log: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
-    """Candidates not chosen wait one more batch; chosen ones reset; others keep their count."""
+    """Candidates not chosen wait one more batch; chosen ones reset; others keep their count.
+
+    ``log`` has one row per candidate edge: ``worker_id, is_selected``.
+    """
     this_batch = log.group_by("worker_id").agg(chosen=pl.col("is_selected").any())
     prev = (
         previous

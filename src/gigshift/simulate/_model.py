@@ -319,6 +319,8 @@ def simulate_one(
                 n_jobs_completed=pl.Series(n_jobs[idx]),
                 last_assigned_at=last_assigned.gather(idx),
             )
+            task_ids = tasks.get_column("task_id")
+            sampled = task_ids.filter(pl.Series(rng.random(task_ids.len()) < log_sample))
             result = allocate(
                 tasks,
                 week_workers,
@@ -328,25 +330,25 @@ def simulate_one(
                 seed=int(alloc_seeds[t].generate_state(1)[0]),
                 explain=False,
                 validate_input=False,
+                log_tasks=sampled,  # the full log of a million-worker week is not kept, a sample is
             )
             waiting = result.waiting
-            log = result.decision_log
-            chosen = log.filter(pl.col("is_selected")).select(
-                "task_id", "worker_id", "category", "price_usd", "expected_hours"
-            )
+            task_info = tasks.select("task_id", "category", "expected_hours")
+            chosen = result.assignments.join(task_info, on="task_id", how="left")
             chosen_w = idx[_positions(chosen.get_column("worker_id"), week_workers.get_column("worker_id"))]
             price = chosen.get_column("price_usd").to_numpy()
             hours_task = chosen.get_column("expected_hours").to_numpy()  # unaided hours the task takes
             cat_of = chosen.get_column("category").replace_strict(slug_index).to_numpy()
             filled = np.bincount(cat_of, minlength=n_cat)
-            per_task = log.group_by("category").len()
-            n_candidates[per_task.get_column("category").replace_strict(slug_index).to_numpy()] = per_task.get_column(
-                "len"
-            ).to_numpy()
-            if log_sample > 0:
-                task_ids = tasks.get_column("task_id")
-                keep = task_ids.filter(pl.Series(rng.random(task_ids.len()) < log_sample))
-                log_parts.append(log.filter(pl.col("task_id").is_in(keep.implode())).with_columns(week=pl.lit(t)))
+            per_task = result.candidate_counts.join(task_info, on="task_id", how="left")
+            n_candidates = np.bincount(
+                per_task.get_column("category").replace_strict(slug_index).to_numpy(),
+                weights=per_task.get_column("n_candidates").to_numpy(),
+                minlength=n_cat,
+            )
+            if sampled.len():
+                log_parts.append(result.decision_log.with_columns(week=pl.lit(t)))
+            del result
         timings["allocate"] += time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -385,7 +387,7 @@ def simulate_one(
                 "jobs": jobs[active].astype(np.int16),
                 "hours": hours[active].astype(np.float32),
                 "earnings_usd": earnings[active],  # float64: sums must match the paid tasks exactly
-                "topup_usd": topups[active],
+                "topup_usd": topups[active].astype(np.float32),
                 "adopted_ai": adopted[active],
                 "rating": rating_now[active].astype(np.float32),
                 "learning": learning_left[active] > 0,

@@ -107,7 +107,7 @@ SPEC: dict[str, Any] = {
             "years_to_saturation": Field("number", 2.0, low=1e-9),
             "max": Field("number", 0.6, low=0.0, high=1.0),
         },
-        "substitution": Field("number", 0.35, low=0.0, high=5.0),
+        "substitution": Field("number", 1.0, low=0.0, high=5.0),
         "augmentation": {
             "text_gain": Field("number", 0.67, low=0.0, high=5.0),
             "other_gain": Field("number", 0.14, low=0.0, high=5.0),
@@ -136,8 +136,8 @@ SPEC: dict[str, Any] = {
         "rating_noise": Field("number", 0.4, low=0.0, high=3.0),
     },
     "dynamics": {
-        "exit_weeks": Field("int", 12, low=1),
-        "exit_probability": Field("number", 0.1, low=0.0, high=1.0),
+        "exit_weeks": Field("int", 26, low=1),
+        "exit_probability": Field("number", 0.05, low=0.0, high=1.0),
         "switch_after_weeks": Field("int", 6, low=1),
         "switch_probability": Field("number", 0.03, low=0.0, high=1.0),
         "learning_weeks": Field("int", 4, low=0),
