@@ -24,6 +24,7 @@ from gigshift.allocate._policy import Policy
 
 WORKER_COMPONENTS = ("rating", "reliability", "experience", "waiting")
 _CHUNK_CELLS = 2_000_000  # task x worker cells scored at once: 8 MB per float32 matrix
+_SMALL_BLOCK_CELLS = 4_000  # blocks up to this many pairs are scored together, flat
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,27 +121,31 @@ def _hours(tasks: pl.DataFrame) -> np.ndarray:
 
 
 def _skill_matrices(tasks: pl.DataFrame, workers: pl.DataFrame) -> tuple[csr_matrix, csr_matrix, np.ndarray, pl.Series]:
-    """Binary task x skill and worker x skill matrices over the skills some task requires."""
-    required = tasks.select(pl.int_range(pl.len()).alias("t"), "required_skills").explode("required_skills")
-    required = required.drop_nulls("required_skills").unique(["t", "required_skills"])
-    vocabulary = required.get_column("required_skills").unique().sort()
-    code = pl.DataFrame({"skill": vocabulary, "s": np.arange(vocabulary.len())})
-    required = required.join(code, left_on="required_skills", right_on="skill")
-    listed = (
-        workers.select(pl.int_range(pl.len()).alias("w"), "skills")
-        .explode("skills")
-        .join(code, left_on="skills", right_on="skill")
-        .unique(["w", "s"])
-    )
+    """Binary task x skill and worker x skill matrices over the skills some task requires.
+
+    Lists are flattened through their offsets (no per-row work) and skills are coded with one
+    hash lookup; a skill listed twice counts once.
+    """
+    req_flat = tasks.get_column("required_skills").explode()
+    vocabulary = req_flat.drop_nulls().unique().sort()
+    mapping = dict(zip(vocabulary.to_list(), range(vocabulary.len()), strict=True))
     n_s = max(vocabulary.len(), 1)
-    task_skills = csr_matrix(
-        (np.ones(required.height), (required.get_column("t").to_numpy(), required.get_column("s").to_numpy())),
-        shape=(tasks.height, n_s),
-    )
-    worker_skills = csr_matrix(
-        (np.ones(listed.height), (listed.get_column("w").to_numpy(), listed.get_column("s").to_numpy())),
-        shape=(workers.height, n_s),
-    )
+
+    def binary(lists: pl.Series, n_rows: int) -> csr_matrix:
+        lists = lists.fill_null(pl.lit([], dtype=pl.List(pl.String)))
+        lengths = lists.list.len().to_numpy()
+        # one flat value per list element, nulls included, so rows line up with the lengths
+        flat = lists.explode(empty_as_null=False) if lengths.sum() else pl.Series([], dtype=pl.String)
+        rows = np.repeat(np.arange(n_rows), lengths)
+        codes = flat.replace_strict(mapping, default=None, return_dtype=pl.Int64).to_numpy()
+        keep = ~np.isnan(codes) if codes.dtype.kind == "f" else np.ones(codes.size, dtype=bool)
+        matrix = csr_matrix((np.ones(int(keep.sum())), (rows[keep], codes[keep].astype(np.int64))), shape=(n_rows, n_s))
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0
+        return matrix
+
+    task_skills = binary(tasks.get_column("required_skills"), tasks.height)
+    worker_skills = binary(workers.get_column("skills"), workers.height)
     n_required = np.asarray(task_skills.sum(axis=1)).ravel()
     return task_skills, worker_skills, n_required, vocabulary
 
@@ -192,6 +197,43 @@ def _dense_rows(matrix: csr_matrix, rows: np.ndarray, position: np.ndarray, widt
     out = np.zeros((rows.size, width), dtype=np.float32)
     out[owner[keep], mapped[keep]] = 1.0
     return out
+
+
+def _small_blocks_top_k(
+    jobs: list[tuple[np.ndarray, np.ndarray]],
+    k: int,
+    base: np.ndarray,
+    rate: np.ndarray,
+    w_skill: float,
+    w_price: float,
+    slope: np.ndarray,
+    intercept: float,
+    policy: Policy,
+    task_skills: csr_matrix,
+    worker_skills: csr_matrix,
+    n_required: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of many small blocks at once: every (task, worker) pair of each block, scored flat."""
+    tasks = np.concatenate([tb for tb, _ in jobs])
+    block_of_task = np.repeat(np.arange(len(jobs)), [tb.size for tb, _ in jobs])
+    sizes = np.array([wb.size for _, wb in jobs])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    workers_flat = np.concatenate([wb for _, wb in jobs])
+    per_task = sizes[block_of_task]
+    t = np.repeat(tasks, per_task)
+    offset = np.arange(per_task.sum()) - np.repeat(np.cumsum(per_task) - per_task, per_task)
+    w = workers_flat[np.repeat(starts[block_of_task], per_task) + offset]
+    fit = np.clip(intercept - slope[t] * rate[w], 0.0, 1.0)
+    skill = _pair_skills(task_skills, worker_skills, t, w, n_required)
+    score = base[w] + w_price * fit + w_skill * skill  # base includes the tie-breaking jitter
+    if policy.min_skill_match > 0:
+        score[skill < policy.min_skill_match - 1e-12] = -np.inf
+    order = np.lexsort((-score, t))
+    t, w, score = t[order], w[order], score[order]
+    first = np.r_[True, t[1:] != t[:-1]]
+    rank = np.arange(t.size) - np.repeat(np.flatnonzero(first), np.diff(np.r_[np.flatnonzero(first), t.size]))
+    keep = (rank < k) & np.isfinite(score)
+    return t[keep], w[keep]
 
 
 def _price_fit(price: np.ndarray, budget: np.ndarray, tolerance: float) -> np.ndarray:
@@ -411,9 +453,28 @@ def _dense_top_k(
         return np.broadcast_to(task_block[:, None], ok.shape)[ok], top_worker[ok]
 
     jobs = [(tb, wb) for tb, wb in zip(task_lists, worker_lists, strict=True) if tb.size and wb.size]
-    # One thread: measured faster than a thread pool here, as the pruned blocks are small and
-    # Polars already uses the other core.
-    results = [block_top_k(*job) for job in jobs]
+    small = [job for job in jobs if job[0].size * job[1].size <= _SMALL_BLOCK_CELLS]
+    large = [job for job in jobs if job[0].size * job[1].size > _SMALL_BLOCK_CELLS]
+    # Large blocks one by one (threshold search); the many small ones (a category in one area)
+    # together as one flat list of pairs, where per-block overhead would dominate.
+    results = [block_top_k(*job) for job in large]
+    if small:
+        results.append(
+            _small_blocks_top_k(
+                small,
+                k,
+                base + jitter,
+                rate,
+                w_skill,
+                w_price,
+                slope,
+                intercept,
+                policy,
+                task_skills,
+                worker_skills,
+                n_required,
+            )
+        )
     picked_t = [r[0] for r in results]
     picked_w = [r[1] for r in results]
     if not picked_t:
