@@ -34,10 +34,13 @@ test: $(VENV)/.stamp-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest tests src/gigshift
 
+# Mesa is a benchmark-only dependency (the simulator's core loop is compared with a Mesa model).
 bench: $(VENV)/.stamp-semantic
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/lookup.py
 	$(BIN)/python benchmarks/allocate.py
 	$(BIN)/python benchmarks/audit.py
+	$(BIN)/python benchmarks/simulate.py
 
 # Rebuild the shipped tables from the raw public data (see README, "Data sources and licences").
 data: $(VENV)/.stamp-base
