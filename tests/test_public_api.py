@@ -39,6 +39,7 @@ EXPECTED = {
         "load_scenario",
         "run",
         "scenario_from_yaml",
+        "sweep",
     ],
     "gigshift.allocate": [
         "COMPONENTS",
