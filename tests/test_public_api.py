@@ -32,6 +32,7 @@ EXPECTED = {
     ],
     "gigshift.report": ["atlas_html", "write_atlas_report"],
     "gigshift.audit": ["AuditResult", "GapResult", "PayGapResult", "audit", "concentration", "pay_gap", "rating_gap"],
+    "gigshift.impact": ["ImpactResult", "attach_exposure", "check_panel", "estimate"],
     "gigshift.simulate": [
         "SCENARIO_NAMES",
         "Scenario",
@@ -86,7 +87,7 @@ def test_engines_do_not_import_faces():
     from pathlib import Path
 
     root = Path(importlib.import_module("gigshift").__file__).parent
-    engines = ("taxonomy", "market", "allocate", "audit", "simulate")
+    engines = ("taxonomy", "market", "allocate", "audit", "simulate", "impact")
     for path in [p for engine in engines for p in (root / engine).rglob("*.py")]:
         tree = ast.parse(path.read_text())
         imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]

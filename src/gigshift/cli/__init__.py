@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from gigshift.cli import _allocate, _atlas, _audit, _data, _exposure, _market, _simulate
+from gigshift.cli import _allocate, _atlas, _audit, _data, _exposure, _impact, _market, _simulate
 from gigshift.cli._common import debug, err
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.add_typer(_allocate.app, name="allocate")
 app.command("explain")(_allocate.explain_command)
 app.command("audit")(_audit.audit_command)
 app.command("simulate")(_simulate.simulate_command)
+app.command("estimate")(_impact.estimate_command)
 app.command("categories")(_atlas.categories_command)
 app.command("atlas")(_atlas.atlas_command)
 

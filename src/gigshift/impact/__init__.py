@@ -1,0 +1,11 @@
+"""AI-impact estimation on panels: difference-in-differences and event studies by exposure.
+
+:func:`estimate` runs a two-way fixed-effects DiD and an event study (leads and lags around an
+event date) with standard errors clustered by unit, on any panel of units and periods: the
+simulator's output or a platform's own export. :func:`attach_exposure` adds the atlas's AI
+exposure of each row's category or occupation, for continuous treatment.
+"""
+
+from gigshift.impact._estimate import ImpactResult, attach_exposure, check_panel, estimate
+
+__all__ = ["ImpactResult", "attach_exposure", "check_panel", "estimate"]

@@ -1,0 +1,359 @@
+"""Difference-in-differences and event studies on a panel, with pyfixest; exposure from the atlas.
+
+The panel has one row per unit (a worker, an occupation, a category) and period. Treatment is a
+0/1 group or a continuous exposure, fixed per unit; the event is a date. The DiD regresses the
+outcome on ``treatment x post`` with unit and period fixed effects; the event study replaces
+``post`` with one indicator per period relative to the event (the period before is the
+reference, -1). Standard errors are clustered by unit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import polars as pl
+
+import gigshift
+from gigshift._errors import GigshiftError, InputError
+from gigshift._provenance import Provenance
+from gigshift._tables import as_polars
+from gigshift.audit._input import require_columns
+
+
+@dataclass(frozen=True)
+class ImpactResult:
+    """A DiD estimate and an event study.
+
+    Attributes
+    ----------
+    did : dict
+        ``estimate, se, ci [lo, hi], n_obs, n_units, p_value``: the average effect after the event
+        (per unit of exposure, when treatment is continuous).
+    event_study : polars.DataFrame
+        ``rel_period, estimate, se, ci_lo, ci_hi``; period -1 is the reference (0 by construction).
+    """
+
+    did: dict[str, object]
+    event_study: pl.DataFrame
+    outcome: str
+    log_outcome: bool
+    treatment: str
+    event: str
+    n_periods_pre: int
+    n_periods_post: int
+    provenance: Provenance
+
+    def tidy(self) -> pl.DataFrame:
+        return self.event_study
+
+    def pre_trend_max_abs_t(self) -> float | None:
+        """Largest |estimate / se| among the pre-event periods (a quick check of parallel trends)."""
+        pre = self.event_study.filter((pl.col("rel_period") < -1) & pl.col("se").is_not_null() & (pl.col("se") > 0))
+        if pre.height == 0:
+            return None
+        return float((pre["estimate"] / pre["se"]).abs().max())
+
+    def to_dict(self) -> dict[str, object]:
+        rows = [
+            {
+                "rel_period": r["rel_period"],
+                "estimate": r["estimate"],
+                "se": r["se"],
+                "ci": [r["ci_lo"], r["ci_hi"]],
+            }
+            for r in self.event_study.iter_rows(named=True)
+        ]
+        return {
+            "did": self.did,
+            "event_study": rows,
+            "outcome": self.outcome,
+            "log_outcome": self.log_outcome,
+            "treatment": self.treatment,
+            "event": self.event,
+            "pre_trend_max_abs_t": self.pre_trend_max_abs_t(),
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(_finite(self.to_dict()), allow_nan=False, default=str)
+
+    def to_markdown(self) -> str:
+        d = self.did
+        unit = " (log points)" if self.log_outcome else ""
+        lines = [
+            f"DiD effect of {self.treatment} on {self.outcome}{unit} after {self.event}: "
+            f"{d['estimate']:+.4f} (se {d['se']:.4f}, 95% CI {d['ci'][0]:+.4f} to {d['ci'][1]:+.4f}; "
+            f"{d['n_obs']:,} observations, {d['n_units']:,} units, SE clustered by unit)",
+            "",
+            "| period relative to event | estimate | se | 95% CI |",
+            "| ---: | ---: | ---: | --- |",
+        ]
+        for r in self.event_study.iter_rows(named=True):
+            ci = "reference" if r["se"] is None else f"{r['ci_lo']:+.4f} to {r['ci_hi']:+.4f}"
+            se = "" if r["se"] is None else f"{r['se']:.4f}"
+            lines.append(f"| {r['rel_period']} | {r['estimate']:+.4f} | {se} | {ci} |")
+        return "\n".join(lines) + "\n"
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def check_panel(
+    panel: object, *, unit: str, time: str, outcome: str, treated: str | None, exposure: str | None, source: str
+) -> pl.DataFrame:
+    """Validate a panel; return unit, time, y, d (treatment) with clear errors for what is wrong."""
+    frame = as_polars(panel, name=source)
+    if (treated is None) == (exposure is None):
+        raise GigshiftError("estimate: give exactly one of treated= (a 0/1 group) or exposure= (a number per unit)")
+    require_columns(
+        frame,
+        {"unit": unit, "time": time, "outcome": outcome, "treated": treated, "exposure": exposure},
+        source=source,
+    )
+    treatment = treated or exposure
+    data = frame.select(
+        pl.col(unit).alias("unit"),
+        pl.col(time).alias("time"),
+        pl.col(outcome).alias("y"),
+        pl.col(treatment).alias("d"),
+    ).with_row_index("row", offset=1)
+    failures = []
+    for col, name in (("unit", unit), ("time", time), ("y", outcome), ("d", treatment)):
+        nulls = data.filter(pl.col(col).is_null())
+        if nulls.height:
+            failures.append(nulls.select("row", column=pl.lit(name), expected=pl.lit("a value"), got=pl.lit("null")))
+    for col, name in (("y", outcome), ("d", treatment)):
+        if not data.schema[col].is_numeric() and data.schema[col] != pl.Boolean:
+            raise InputError.single(source=source, column=name, expected="numbers", got=str(data.schema[col]))
+    data = data.with_columns(pl.col("y").cast(pl.Float64), pl.col("d").cast(pl.Float64))
+    bad = data.filter(pl.col("y").is_nan() | pl.col("y").is_infinite())
+    if bad.height:
+        failures.append(
+            bad.select(
+                "row", column=pl.lit(outcome), expected=pl.lit("a finite number"), got=pl.col("y").cast(pl.String)
+            )
+        )
+    if treated is not None:
+        bad = data.filter(~pl.col("d").is_in([0.0, 1.0]))
+        if bad.height:
+            failures.append(
+                bad.select("row", column=pl.lit(treated), expected=pl.lit("0 or 1"), got=pl.col("d").cast(pl.String))
+            )
+    dup = data.filter(~pl.struct("unit", "time").is_first_distinct())
+    if dup.height:
+        failures.append(
+            dup.select(
+                "row",
+                column=pl.lit(f"{unit}, {time}"),
+                expected=pl.lit("one row per unit and period"),
+                got=pl.format("repeats ({}, {})", pl.col("unit").cast(pl.String), pl.col("time").cast(pl.String)),
+            )
+        )
+    if failures:
+        raise InputError(
+            pl.concat([f.with_columns(pl.col("got").cast(pl.String)) for f in failures]).sort("row"), source=source
+        )
+    varying = data.group_by("unit").agg(pl.col("d").n_unique()).filter(pl.col("d") > 1)
+    if varying.height:
+        raise GigshiftError(
+            f"{source}: {treatment!r} changes within unit {varying.item(0, 'unit')!r}; treatment and exposure "
+            "are fixed per unit (the event date sets when they start to matter)"
+        )
+    if data.get_column("time").n_unique() < 2:
+        raise GigshiftError(f"{source}: the panel has a single period; a difference in differences needs at least two")
+    if data.get_column("d").n_unique() < 2:
+        raise GigshiftError(f"{source}: every unit has the same {treatment!r}; there is no comparison group")
+    return data.drop("row")
+
+
+def estimate(
+    panel: object,
+    *,
+    unit: str,
+    time: str,
+    outcome: str,
+    event: date | datetime | int | str,
+    treated: str | None = None,
+    exposure: str | None = None,
+    log_outcome: bool = False,
+    window: tuple[int, int] | None = None,
+    confidence: float = 0.95,
+    source: str = "panel",
+) -> ImpactResult:
+    """Two-way fixed-effects DiD and event study of ``outcome`` around ``event``.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        One row per unit and period.
+    unit, time, outcome : str
+        Column names. ``time`` may be dates or integers; periods are its sorted distinct values.
+    event : date, datetime, int or str
+        When treatment starts to matter: the first period at or after it is period 0.
+    treated, exposure : str
+        Exactly one: a 0/1 column (treated group) or a numeric column (continuous exposure, e.g. an
+        atlas beta, see :func:`attach_exposure`), fixed per unit.
+    log_outcome : bool, default=False
+        Use ``log(1 + outcome)``: effects read as approximate proportional changes and zeros stay.
+    window : (int, int), optional
+        Event-study periods shown, e.g. ``(-6, 8)``; periods outside are pooled into the end bins.
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    ImpactResult
+
+    Notes
+    -----
+    Estimated with pyfixest's ``feols`` (``y ~ d x post | unit + period``), standard errors
+    clustered by unit (CRV1). With one event date for all treated units this TWFE estimator is
+    unbiased under parallel trends; staggered events need a heterogeneity-robust estimator (see
+    the README).
+    """
+    import pyfixest as pf
+
+    data = check_panel(panel, unit=unit, time=time, outcome=outcome, treated=treated, exposure=exposure, source=source)
+    if log_outcome:
+        if (data.get_column("y") < 0).any():
+            raise GigshiftError(f"{source}: log_outcome needs {outcome!r} >= 0 (log(1 + y) is used)")
+        data = data.with_columns(pl.col("y").log1p())
+    periods = data.get_column("time").unique().sort()
+    event_value = _event_value(event, periods, source)
+    period_index = {v: i for i, v in enumerate(periods.to_list())}
+    event_idx = int(np.searchsorted(periods.to_numpy(), np.array(event_value, dtype=periods.to_numpy().dtype)))
+    if event_idx == 0 or event_idx >= periods.len():
+        raise GigshiftError(
+            f"{source}: event {event!r} must fall after the first period and on or before the last "
+            f"({periods[0]} to {periods[-1]})"
+        )
+    data = data.with_columns(
+        period=pl.col("time").replace_strict(period_index, return_dtype=pl.Int64),
+    ).with_columns(rel=pl.col("period") - event_idx)
+    lo, hi = window if window is not None else (-event_idx, periods.len() - 1 - event_idx)
+    lo, hi = max(lo, -event_idx), min(hi, periods.len() - 1 - event_idx)
+    data = data.with_columns(rel_binned=pl.col("rel").clip(lo, hi), post=(pl.col("rel") >= 0).cast(pl.Float64))
+    data = data.with_columns(dpost=pl.col("d") * pl.col("post"))
+    rel_values = [r for r in range(lo, hi + 1) if r != -1]
+    names = {r: (f"rel_m{-r}" if r < 0 else f"rel_p{r}") for r in rel_values}
+    data = data.with_columns(
+        *[(pl.col("d") * (pl.col("rel_binned") == r).cast(pl.Float64)).alias(names[r]) for r in rel_values]
+    )
+    pdf = data.select("unit", "period", "y", "dpost", *names.values()).to_pandas()
+    alpha = 1 - confidence
+    did_fit = pf.feols("y ~ dpost | unit + period", data=pdf, vcov={"CRV1": "unit"})
+    did_tidy = did_fit.tidy(alpha=alpha)
+    est, se = float(did_tidy.loc["dpost", "Estimate"]), float(did_tidy.loc["dpost", "Std. Error"])
+    ci = [float(did_tidy.iloc[0, 4]), float(did_tidy.iloc[0, 5])]
+    did = {
+        "estimate": est,
+        "se": se,
+        "ci": ci,
+        "p_value": float(did_tidy.loc["dpost", "Pr(>|t|)"]),
+        "n_obs": int(did_fit._N),
+        "n_units": int(data.get_column("unit").n_unique()),
+    }
+    es_fit = pf.feols(f"y ~ {' + '.join(names.values())} | unit + period", data=pdf, vcov={"CRV1": "unit"})
+    es_tidy = es_fit.tidy(alpha=alpha)
+    rows = []
+    for r in range(lo, hi + 1):
+        if r == -1:
+            rows.append((r, 0.0, None, None, None))
+            continue
+        name = names[r]
+        if name not in es_tidy.index:  # collinear, dropped by the estimator
+            rows.append((r, None, None, None, None))
+            continue
+        row = es_tidy.loc[name]
+        rows.append((r, float(row["Estimate"]), float(row["Std. Error"]), float(row.iloc[4]), float(row.iloc[5])))
+    event_study = pl.DataFrame(
+        rows,
+        schema={
+            "rel_period": pl.Int64,
+            "estimate": pl.Float64,
+            "se": pl.Float64,
+            "ci_lo": pl.Float64,
+            "ci_hi": pl.Float64,
+        },
+        orient="row",
+    )
+    provenance = Provenance(
+        sources=(),
+        method="TWFE DiD and event study, unit and period fixed effects, SE clustered by unit (pyfixest feols, CRV1)",
+        gigshift_version=gigshift.__version__,
+    )
+    return ImpactResult(
+        did=did,
+        event_study=event_study,
+        outcome=outcome,
+        log_outcome=log_outcome,
+        treatment=(treated or exposure),  # type: ignore[arg-type]
+        event=str(event_value),
+        n_periods_pre=event_idx,
+        n_periods_post=periods.len() - event_idx,
+        provenance=provenance,
+    )
+
+
+def _event_value(event: object, periods: pl.Series, source: str) -> object:
+    dtype = periods.dtype
+    if dtype == pl.Date:
+        if isinstance(event, datetime):
+            return event.date()
+        if isinstance(event, date):
+            return event
+        if isinstance(event, str):
+            try:
+                return date.fromisoformat(event)
+            except ValueError:
+                raise GigshiftError(f"{source}: event {event!r} is not a date YYYY-MM-DD") from None
+    elif dtype.is_integer():
+        try:
+            return int(event)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise GigshiftError(f"{source}: the time column holds integers; event must be one, got {event!r}") from None
+    elif isinstance(dtype, pl.Datetime):
+        if isinstance(event, str):
+            event = datetime.fromisoformat(event)
+        return event
+    raise GigshiftError(f"{source}: the time column must hold dates or integers, got {dtype}")
+
+
+def attach_exposure(
+    panel: object, *, column: str, lens: str = "human", measure: str = "beta", name: str = "exposure"
+) -> pl.DataFrame:
+    """Add the atlas's AI exposure of each row's gig category or O*NET-SOC occupation.
+
+    ``column`` holds category slugs (e.g. ``translation``) or O*NET-SOC codes (``27-3091.00``);
+    ``measure`` is ``alpha``, ``beta`` or ``gamma`` and ``lens`` ``gpt4`` or ``human`` (Eloundou et
+    al. 2024). Unknown codes are an error naming them.
+    """
+    from gigshift.taxonomy import categories, occupations
+
+    frame = as_polars(panel, name="panel")
+    require_columns(frame, {"exposure key": column}, source="panel")
+    if lens not in ("gpt4", "human") or measure not in ("alpha", "beta", "gamma"):
+        raise GigshiftError("attach_exposure: lens must be gpt4 or human, measure alpha, beta or gamma")
+    col = f"{lens}_{measure}"
+    cats = categories().select(key=pl.col("slug"), value=pl.col(col))
+    occs = occupations().select(key=pl.col("soc_code"), value=pl.col(col))
+    table = pl.concat([cats, occs])
+    keys = frame.get_column(column).cast(pl.String)
+    joined = pl.DataFrame({"key": keys}).join(table, on="key", how="left", maintain_order="left")
+    missing = joined.filter(pl.col("value").is_null() & pl.col("key").is_not_null()).get_column("key").unique()
+    if missing.len():
+        raise GigshiftError(
+            f"attach_exposure: {missing.len()} value(s) of {column!r} are neither a gig category nor an occupation "
+            f"with published exposure, e.g. {missing.sort().head(3).to_list()}"
+        )
+    return frame.with_columns(joined.get_column("value").alias(name))
