@@ -162,3 +162,19 @@ def test_cli_estimate(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["estimate.json", "estimate.md", "event_study.parquet"]
     bad = runner.invoke(app, [*args[:-2], "--event", "someday"], catch_exceptions=False)
     assert bad.exit_code == 2 and "not a date" in bad.stderr
+
+
+def test_poisson_model_recovers_a_log_ratio_on_counts():
+    rng = np.random.default_rng(7)
+    n, periods = 200, 12
+    unit = np.repeat(np.arange(n), periods)
+    t = np.tile(np.arange(periods), n)
+    treated = (np.arange(n) < n // 2).astype(int)
+    rate = np.exp(rng.normal(0.5, 0.5, n))[unit] * np.exp(0.02 * t) * np.where(treated[unit] & (t >= 6), 0.8, 1.0)
+    panel = pl.DataFrame({"u": unit, "t": t, "treated": treated[unit], "jobs": rng.poisson(rate)})
+    r = estimate(panel, unit="u", time="t", outcome="jobs", treated="treated", event=6, model="poisson")
+    assert r.did["ci"][0] <= np.log(0.8) <= r.did["ci"][1]
+    with pytest.raises(GigshiftError, match="drop log_outcome"):
+        estimate(
+            panel, unit="u", time="t", outcome="jobs", treated="treated", event=6, model="poisson", log_outcome=True
+        )

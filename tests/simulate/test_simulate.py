@@ -173,7 +173,7 @@ def test_shipped_scenarios_load():
         ("start: 2022-13-01\n", r"line 1: 'start' has a value YAML cannot read: month must be in 1..12"),
         ("start: next monday\n", r"line 1: 'start' must be a date YYYY-MM-DD"),
         ("extends: nowhere\n", "not a shipped scenario"),
-        ("ai:\n  new_demand: {categories: [quantum-computing]}\n", "unknown category 'quantum-computing'"),
+        ("ai:\n  new_demand: {categories: [quantum-computing]}\n", "names unknown category 'quantum-computing'"),
         ("ai:\n  kinds: {microwork: telepathy}\n", "'ai.kinds.microwork' is 'telepathy'"),
         ("- just\n- a list\n", "a scenario is a mapping"),
         ("weeks: 3\nweeks: 4\n", "given twice"),
@@ -222,3 +222,19 @@ def test_sweep_grid_points_are_reproducible_alone():
     alone = simulate_one(base.with_values({"ai.substitution": 0.6}), workers=500, weeks=4, seed=child)
     point = result.categories.filter((pl.col("variant") == 1) & (pl.col("replicate") == 1))
     assert point.drop("variant", "replicate", "ai.substitution").equals(alone.categories)
+
+
+def test_planted_demand_shock_applies_from_its_date():
+    scenario = load_scenario("baseline").with_values(
+        {
+            "demand.noise": 0.0,
+            "demand.shock.categories": ["translation"],
+            "demand.shock.start": "2022-03-07",
+            "demand.shock.factor": 0.25,
+        }
+    )
+    result = run(scenario, workers=20_000, weeks=20, seed=2)
+    series = result.categories.filter(pl.col("category") == "translation")
+    before = series.filter(pl.col("date") < date(2022, 3, 7))["demand"].mean()
+    after = series.filter(pl.col("date") >= date(2022, 3, 7))["demand"].mean()
+    assert 0.15 < after / before < 0.4

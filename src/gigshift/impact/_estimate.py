@@ -189,6 +189,7 @@ def estimate(
     log_outcome: bool = False,
     window: tuple[int, int] | None = None,
     confidence: float = 0.95,
+    model: str = "ols",
     source: str = "panel",
 ) -> ImpactResult:
     """Two-way fixed-effects DiD and event study of ``outcome`` around ``event``.
@@ -209,6 +210,10 @@ def estimate(
     window : (int, int), optional
         Event-study periods shown, e.g. ``(-6, 8)``; periods outside are pooled into the end bins.
     confidence : float, default=0.95
+    model : {"ols", "poisson"}, default="ols"
+        ``"poisson"`` fits a fixed-effects Poisson regression (pyfixest ``fepois``) for counts such as
+        jobs or postings: coefficients are log ratios (exp(b) - 1 is the proportional change) and
+        zeros need no ``log(1 + y)``, which biases proportional effects when counts are small.
 
     Returns
     -------
@@ -223,7 +228,14 @@ def estimate(
     """
     import pyfixest as pf
 
+    if model not in ("ols", "poisson"):
+        raise GigshiftError(f"estimate: model must be 'ols' or 'poisson'; got {model!r}")
+    if model == "poisson" and log_outcome:
+        raise GigshiftError("estimate: model='poisson' already estimates proportional effects; drop log_outcome")
+    fit = pf.feols if model == "ols" else pf.fepois
     data = check_panel(panel, unit=unit, time=time, outcome=outcome, treated=treated, exposure=exposure, source=source)
+    if model == "poisson" and (data.get_column("y") < 0).any():
+        raise GigshiftError(f"{source}: model='poisson' needs {outcome!r} >= 0 (counts)")
     if log_outcome:
         if (data.get_column("y") < 0).any():
             raise GigshiftError(f"{source}: log_outcome needs {outcome!r} >= 0 (log(1 + y) is used)")
@@ -251,7 +263,7 @@ def estimate(
     )
     pdf = data.select("unit", "period", "y", "dpost", *names.values()).to_pandas()
     alpha = 1 - confidence
-    did_fit = pf.feols("y ~ dpost | unit + period", data=pdf, vcov={"CRV1": "unit"})
+    did_fit = fit("y ~ dpost | unit + period", data=pdf, vcov={"CRV1": "unit"})
     did_tidy = did_fit.tidy(alpha=alpha)
     est, se = float(did_tidy.loc["dpost", "Estimate"]), float(did_tidy.loc["dpost", "Std. Error"])
     ci = [float(did_tidy.iloc[0, 4]), float(did_tidy.iloc[0, 5])]
@@ -263,7 +275,7 @@ def estimate(
         "n_obs": int(did_fit._N),
         "n_units": int(data.get_column("unit").n_unique()),
     }
-    es_fit = pf.feols(f"y ~ {' + '.join(names.values())} | unit + period", data=pdf, vcov={"CRV1": "unit"})
+    es_fit = fit(f"y ~ {' + '.join(names.values())} | unit + period", data=pdf, vcov={"CRV1": "unit"})
     es_tidy = es_fit.tidy(alpha=alpha)
     rows = []
     for r in range(lo, hi + 1):
@@ -289,7 +301,10 @@ def estimate(
     )
     provenance = Provenance(
         sources=(),
-        method="TWFE DiD and event study, unit and period fixed effects, SE clustered by unit (pyfixest feols, CRV1)",
+        method=(
+            f"TWFE DiD and event study ({'OLS' if model == 'ols' else 'Poisson'}), unit and period fixed effects, "
+            f"SE clustered by unit (pyfixest {'feols' if model == 'ols' else 'fepois'}, CRV1)"
+        ),
         gigshift_version=gigshift.__version__,
     )
     return ImpactResult(

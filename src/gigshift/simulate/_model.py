@@ -226,6 +226,11 @@ def simulate_one(
     boost = np.ones((n_cat, weeks))
     for slug in scenario.get("ai.new_demand.categories"):
         boost[slug_index[slug]] = 1 + scenario.get("ai.new_demand.growth") * new_share
+    shock_start = scenario.get("demand.shock.start")
+    if shock_start is not None:
+        after = days >= (shock_start - date(1970, 1, 1)).days
+        for slug in scenario.get("demand.shock.categories"):
+            boost[slug_index[slug], after] *= scenario.get("demand.shock.factor")
 
     # worker state
     primary = w_frame.select(pl.col("categories").list.first()).to_series().replace_strict(slug_index).to_numpy().copy()

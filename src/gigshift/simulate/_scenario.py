@@ -78,6 +78,12 @@ SPEC: dict[str, Any] = {
         "trend_years": Field("number", 2.0, low=0.25),
         "on_location_growth_per_year": Field("number", 0.0, low=-0.9, high=5.0),
         "noise": Field("number", 0.05, low=0.0, high=2.0),
+        # A planted demand shock with a known size, to check estimators against the truth.
+        "shock": {
+            "categories": Field("str_list", []),
+            "start": Field("optional_date", None),
+            "factor": Field("number", 1.0, low=1e-9, high=10.0),
+        },
     },
     "ai": {
         "enabled": Field("bool", True),
@@ -414,9 +420,11 @@ def _check_values(data: dict[str, Any], *, source: str) -> dict[str, Any]:
     from gigshift.taxonomy import categories
 
     slugs = set(categories().get_column("slug").to_list())
-    unknown = [c for c in data["ai"]["new_demand"]["categories"] if c not in slugs]
+    unknown = [
+        c for c in data["ai"]["new_demand"]["categories"] + data["demand"]["shock"]["categories"] if c not in slugs
+    ]
     if unknown:
-        raise GigshiftError(f"{source}: 'ai.new_demand.categories' names unknown category {unknown[0]!r}")
+        raise GigshiftError(f"{source}: a category list names unknown category {unknown[0]!r}")
     kinds = set(data["ai"]["capability"])
     for cls, kind in data["ai"]["kinds"].items():
         if kind not in kinds:
