@@ -353,3 +353,11 @@ def test_rate_bias_multiplies_the_group_rate(market, biased):
 def test_bad_parameters_are_named(kwargs, message):
     with pytest.raises(GigshiftError, match=message):
         synthetic(n_workers=kwargs.pop("n_workers", 10), n_tasks=5, **kwargs)
+
+
+def test_a_market_whose_tasks_draw_no_bids():
+    """One task and Poisson(0) bids: an empty bid table, not an error (the simulator draws such markets)."""
+    from gigshift.market import synthetic
+
+    market = synthetic(n_workers=50, n_tasks=1, bids_per_task=0.0, seed=3)
+    assert market.bids.height == 0 and market.tasks.height == 1

@@ -854,7 +854,7 @@ def _bids(
     draw = (rng.random(len(task)) * size[task]).astype(np.int64)
     worker = pool[starts[task_key[task]] + draw]
     pair = np.sort(task * n_workers + worker)  # sorted by task, then worker; repeats dropped next
-    pair = pair[np.concatenate([[True], pair[1:] != pair[:-1]])]
+    pair = pair[np.concatenate([[True], pair[1:] != pair[:-1]])] if pair.size else pair  # no bids at all: fine
     task, worker = pair // n_workers, pair % n_workers
     price = w["rate"][worker] * t["hours"][task] * rng.lognormal(0.0, 0.2, len(task))  # type: ignore[index]
     bid_at = t["posted_us"][task] + (rng.exponential(6.0, len(task)) * _US_PER_HOUR).astype(np.int64)
