@@ -160,6 +160,12 @@ def test_cli_estimate(tmp_path):
     result = runner.invoke(app, [*args, "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0 and "DiD:" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["estimate.json", "estimate.md", "event_study.parquet"]
+    counts = panel.with_columns(earnings=(pl.col("earnings") + 5).clip(lower_bound=0).round(0).cast(pl.Int64))
+    counts.write_csv(path)
+    result = runner.invoke(app, [*args, "--model", "poisson", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0 and "fepois" in json.loads(result.stdout)["provenance"]["method"]
+    result = runner.invoke(app, [*args, "--model", "probit"], catch_exceptions=False)
+    assert result.exit_code == 2 and "model must be 'ols' or 'poisson'" in result.stderr
     bad = runner.invoke(app, [*args[:-2], "--event", "someday"], catch_exceptions=False)
     assert bad.exit_code == 2 and "not a date" in bad.stderr
 

@@ -18,6 +18,7 @@ def estimate_command(
     outcome: str = typer.Option(..., "--outcome", help="Outcome column (jobs, earnings, postings, ...)."),
     event: str = typer.Option(..., "--event", help="Event date (YYYY-MM-DD) or period number."),
     log: bool = typer.Option(False, "--log", help="Use log(1 + outcome)."),
+    model: str = typer.Option("ols", "--model", help="ols, or poisson for counts (effects as log ratios)."),
     treated_col: str | None = typer.Option(None, "--treated-col", help="0/1 treated group, fixed per unit."),
     exposure_col: str | None = typer.Option(None, "--exposure-col", help="Continuous exposure, fixed per unit."),
     as_json: bool = typer.Option(False, "--json", help="Write the estimates as JSON to stdout."),
@@ -46,6 +47,7 @@ def estimate_command(
                 treated=treated_col,
                 exposure=exposure_col,
                 log_outcome=log,
+                model=model,
                 source=panel.name,
             )
         except GigshiftError as exc:
