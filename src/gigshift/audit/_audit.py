@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,9 +14,9 @@ import polars as pl
 import gigshift
 from gigshift._errors import GigshiftError
 from gigshift._provenance import Provenance
-from gigshift._tables import as_polars
+from gigshift._tables import as_polars, finite, require_columns
 from gigshift.audit._exposure import exposure_table
-from gigshift.audit._input import prepare, require_columns
+from gigshift.audit._input import prepare
 from gigshift.audit._rates import ViewResult, analyse_view, cell_counts, group_cells, views
 
 SMALL_SHARE = 0.02  # LL144 lets an auditor set aside categories under 2% of the data
@@ -165,7 +164,7 @@ class AuditResult:
         }
 
     def to_json(self) -> str:
-        return json.dumps(_finite(self.to_dict()), allow_nan=False)
+        return json.dumps(finite(self.to_dict()), allow_nan=False)
 
     def to_markdown(self) -> str:
         rate = "Selection rate" if self.kind == "selection" else "Scoring rate"
@@ -216,16 +215,6 @@ class AuditResult:
 
             write_atomic(Path(path), text)
         return text
-
-
-def _finite(value: object) -> object:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def audit(

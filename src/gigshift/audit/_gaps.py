@@ -12,8 +12,7 @@ import polars as pl
 import gigshift
 from gigshift._errors import GigshiftError, InputError
 from gigshift._provenance import Provenance
-from gigshift._tables import as_polars
-from gigshift.audit._input import require_columns
+from gigshift._tables import as_polars, require_columns
 
 
 def _design(frame: pl.DataFrame, controls: Sequence[str], *, source: str) -> tuple[np.ndarray, list[str]]:

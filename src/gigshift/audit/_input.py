@@ -6,41 +6,15 @@ fault; an audit never silently drops or recodes a value.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from gigshift._errors import GigshiftError, InputError
+from gigshift._tables import require_columns
 
 INTERSECTION_SEPARATOR = "+"
-
-
-def closest_column(name: str, columns: Sequence[str]) -> str:
-    """`` (closest: 'x', 'y')`` or ``""``, for error messages about a missing column."""
-    close = difflib.get_close_matches(name, list(columns), n=2, cutoff=0.5)
-    return f" (closest: {', '.join(repr(c) for c in close)})" if close else ""
-
-
-def require_columns(frame: pl.DataFrame, names: dict[str, str | None], *, source: str) -> None:
-    """Raise an InputError naming every missing column, with the closest existing names."""
-    failures = []
-    for role, name in names.items():
-        if name is not None and name not in frame.columns:
-            failures.append(
-                {
-                    "row": None,
-                    "column": name,
-                    "expected": f"a column for {role}{closest_column(name, frame.columns)}",
-                    "got": "missing",
-                }
-            )
-    if failures:
-        raise InputError(pl.DataFrame(failures, schema=_FAILURE_SCHEMA), source=source)
-
-
-_FAILURE_SCHEMA = {"row": pl.Int64, "column": pl.String, "expected": pl.String, "got": pl.String}
 
 
 def binary_column(frame: pl.DataFrame, name: str, *, source: str, role: str) -> pl.Series:

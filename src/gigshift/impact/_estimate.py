@@ -10,7 +10,6 @@ reference, -1). Standard errors are clustered by unit.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,8 +19,7 @@ import polars as pl
 import gigshift
 from gigshift._errors import GigshiftError, InputError
 from gigshift._provenance import Provenance
-from gigshift._tables import as_polars
-from gigshift.audit._input import require_columns
+from gigshift._tables import as_polars, finite, require_columns
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class ImpactResult:
         }
 
     def to_json(self) -> str:
-        return json.dumps(_finite(self.to_dict()), allow_nan=False, default=str)
+        return json.dumps(finite(self.to_dict()), allow_nan=False, default=str)
 
     def to_markdown(self) -> str:
         d = self.did
@@ -97,16 +95,6 @@ class ImpactResult:
             se = "" if r["se"] is None else f"{r['se']:.4f}"
             lines.append(f"| {r['rel_period']} | {r['estimate']:+.4f} | {se} | {ci} |")
         return "\n".join(lines) + "\n"
-
-
-def _finite(value: object) -> object:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def check_panel(
