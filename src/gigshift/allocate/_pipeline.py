@@ -29,6 +29,7 @@ from gigshift.allocate._policy import COMPONENTS, Policy, default_policy
 from gigshift.allocate._solve import (
     EdgeArrays,
     FairnessReport,
+    group_codes,
     solve_deferred_acceptance,
     solve_exact,
     solve_fair,
@@ -326,13 +327,7 @@ def _solve(
     tasks: pl.DataFrame,
 ) -> tuple[np.ndarray, FairnessReport | None]:
     if policy.fairness_attribute:
-        values = workers.get_column(policy.fairness_attribute).cast(pl.String)
-        names = values.drop_nulls().unique().sort().to_list()
-        group = (
-            values.cast(pl.Enum(names)).to_physical().fill_null(-1).to_numpy().astype(np.int64)
-            if names
-            else np.full(workers.height, -1, dtype=np.int64)
-        )
+        group, names = group_codes(workers.get_column(policy.fairness_attribute))
         return solve_fair(
             arrays,
             capacity,
@@ -453,9 +448,7 @@ def _resolve(log: pl.DataFrame, policy: Policy) -> pl.Series:
     capacity = np.zeros(n_w, dtype=np.int64)
     capacity[w] = log.get_column("worker_capacity").to_numpy()
     if policy.fairness_attribute and policy.fairness_attribute in log.columns:
-        values = log.get_column(policy.fairness_attribute).cast(pl.String)
-        names = values.drop_nulls().unique().sort().to_list()
-        codes = values.cast(pl.Enum(names)).to_physical().fill_null(-1).to_numpy().astype(np.int64)
+        codes, names = group_codes(log.get_column(policy.fairness_attribute))
         group = np.full(n_w, -1, dtype=np.int64)
         group[w] = codes
         chosen, _ = solve_fair(

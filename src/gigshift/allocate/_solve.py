@@ -624,15 +624,23 @@ def _capacities(table: object | None, ids: pl.Series) -> np.ndarray:
     return joined.get_column("parsed").to_numpy().astype(np.int64)
 
 
+def group_codes(values: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Group names (sorted) and each value's position among them; -1 where the group is unknown."""
+    values = values.cast(pl.String)
+    names = values.drop_nulls().unique().sort().to_list()
+    if not names:
+        return np.full(values.len(), -1, dtype=np.int64), names
+    codes = values.cast(pl.Enum(names)).to_physical().fill_null(-1)
+    return codes.to_numpy().astype(np.int64), names
+
+
 def _groups(table: object | None, ids: pl.Series) -> tuple[np.ndarray, list[str]]:
     frame = _worker_table(table, "groups", "group", ids)
     assert frame is not None
     joined = pl.DataFrame({"worker_id": ids}).join(
         frame.select("worker_id", pl.col("group").cast(pl.String)), on="worker_id", how="left", maintain_order="left"
     )
-    names = joined.get_column("group").drop_nulls().unique().sort().to_list()
-    code = joined.select(pl.col("group").cast(pl.Enum(names)).to_physical()).to_series()
-    return code.fill_null(-1).to_numpy().astype(np.int64), names
+    return group_codes(joined.get_column("group"))
 
 
 def solve_table(
