@@ -32,7 +32,7 @@ EXPECTED = {
     ],
     "gigshift.report": ["atlas_html", "write_atlas_report"],
     "gigshift.audit": ["AuditResult", "GapResult", "PayGapResult", "audit", "concentration", "pay_gap", "rating_gap"],
-    "gigshift.impact": ["ImpactResult", "attach_exposure", "check_panel", "estimate"],
+    "gigshift.impact": ["ImpactResult", "attach_exposure", "check_panel", "estimate", "estimate_staggered"],
     "gigshift.simulate": [
         "SCENARIO_NAMES",
         "Scenario",

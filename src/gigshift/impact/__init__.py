@@ -2,10 +2,13 @@
 
 :func:`estimate` runs a two-way fixed-effects DiD and an event study (leads and lags around an
 event date) with standard errors clustered by unit, on any panel of units and periods: the
-simulator's output or a platform's own export. :func:`attach_exposure` adds the atlas's AI
-exposure of each row's category or occupation, for continuous treatment.
+simulator's output or a platform's own export. :func:`estimate_staggered` handles staggered
+events (each unit treated from its own period) with a heterogeneity-robust estimator (Gardner's
+two-stage did2s). :func:`attach_exposure` adds the atlas's AI exposure of each row's category or
+occupation, for continuous treatment.
 """
 
 from gigshift.impact._estimate import ImpactResult, attach_exposure, check_panel, estimate
+from gigshift.impact._staggered import estimate_staggered
 
-__all__ = ["ImpactResult", "attach_exposure", "check_panel", "estimate"]
+__all__ = ["ImpactResult", "attach_exposure", "check_panel", "estimate", "estimate_staggered"]

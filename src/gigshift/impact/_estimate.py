@@ -116,42 +116,20 @@ def check_panel(
         pl.col(outcome).alias("y"),
         pl.col(treatment).alias("d"),
     ).with_row_index("row", offset=1)
-    failures = []
-    for col, name in (("unit", unit), ("time", time), ("y", outcome), ("d", treatment)):
-        nulls = data.filter(pl.col(col).is_null())
-        if nulls.height:
-            failures.append(nulls.select("row", column=pl.lit(name), expected=pl.lit("a value"), got=pl.lit("null")))
-    for col, name in (("y", outcome), ("d", treatment)):
-        if not data.schema[col].is_numeric() and data.schema[col] != pl.Boolean:
-            raise InputError.single(source=source, column=name, expected="numbers", got=str(data.schema[col]))
-    data = data.with_columns(pl.col("y").cast(pl.Float64), pl.col("d").cast(pl.Float64))
-    bad = data.filter(pl.col("y").is_nan() | pl.col("y").is_infinite())
-    if bad.height:
-        failures.append(
-            bad.select(
-                "row", column=pl.lit(outcome), expected=pl.lit("a finite number"), got=pl.col("y").cast(pl.String)
-            )
-        )
+    data, failures = _value_failures(
+        data,
+        labels={"unit": unit, "time": time, "y": outcome, "d": treatment},
+        numeric={"y": outcome, "d": treatment},
+        source=source,
+    )
     if treated is not None:
         bad = data.filter(~pl.col("d").is_in([0.0, 1.0]))
         if bad.height:
             failures.append(
                 bad.select("row", column=pl.lit(treated), expected=pl.lit("0 or 1"), got=pl.col("d").cast(pl.String))
             )
-    dup = data.filter(~pl.struct("unit", "time").is_first_distinct())
-    if dup.height:
-        failures.append(
-            dup.select(
-                "row",
-                column=pl.lit(f"{unit}, {time}"),
-                expected=pl.lit("one row per unit and period"),
-                got=pl.format("repeats ({}, {})", pl.col("unit").cast(pl.String), pl.col("time").cast(pl.String)),
-            )
-        )
-    if failures:
-        raise InputError(
-            pl.concat([f.with_columns(pl.col("got").cast(pl.String)) for f in failures]).sort("row"), source=source
-        )
+    failures.extend(_duplicate_failures(data, unit=unit, time=time))
+    _raise_failures(failures, source=source)
     varying = data.group_by("unit").agg(pl.col("d").n_unique()).filter(pl.col("d") > 1)
     if varying.height:
         raise GigshiftError(
@@ -211,8 +189,8 @@ def estimate(
     -----
     Estimated with pyfixest's ``feols`` (``y ~ d x post | unit + period``), standard errors
     clustered by unit (CRV1). With one event date for all treated units this TWFE estimator is
-    unbiased under parallel trends; staggered events need a heterogeneity-robust estimator (see
-    the README).
+    unbiased under parallel trends; staggered events need a heterogeneity-robust estimator, see
+    :func:`gigshift.impact.estimate_staggered`.
     """
     import pyfixest as pf
 
@@ -225,9 +203,7 @@ def estimate(
     if model == "poisson" and (data.get_column("y") < 0).any():
         raise GigshiftError(f"{source}: model='poisson' needs {outcome!r} >= 0 (counts)")
     if log_outcome:
-        if (data.get_column("y") < 0).any():
-            raise GigshiftError(f"{source}: log_outcome needs {outcome!r} >= 0 (log(1 + y) is used)")
-        data = data.with_columns(pl.col("y").log1p())
+        data = _log1p_outcome(data, outcome=outcome, source=source)
     periods = data.get_column("time").unique().sort()
     event_value = _event_value(event, periods, source)
     period_index = {v: i for i, v in enumerate(periods.to_list())}
@@ -244,49 +220,16 @@ def estimate(
     lo, hi = max(lo, -event_idx), min(hi, periods.len() - 1 - event_idx)
     data = data.with_columns(rel_binned=pl.col("rel").clip(lo, hi), post=(pl.col("rel") >= 0).cast(pl.Float64))
     data = data.with_columns(dpost=pl.col("d") * pl.col("post"))
-    rel_values = [r for r in range(lo, hi + 1) if r != -1]
-    names = {r: (f"rel_m{-r}" if r < 0 else f"rel_p{r}") for r in rel_values}
+    names = _rel_names(lo, hi)
     data = data.with_columns(
-        *[(pl.col("d") * (pl.col("rel_binned") == r).cast(pl.Float64)).alias(names[r]) for r in rel_values]
+        *[(pl.col("d") * (pl.col("rel_binned") == r).cast(pl.Float64)).alias(names[r]) for r in names]
     )
     pdf = data.select("unit", "period", "y", "dpost", *names.values()).to_pandas()
     alpha = 1 - confidence
     did_fit = fit("y ~ dpost | unit + period", data=pdf, vcov={"CRV1": "unit"})
-    did_tidy = did_fit.tidy(alpha=alpha)
-    est, se = float(did_tidy.loc["dpost", "Estimate"]), float(did_tidy.loc["dpost", "Std. Error"])
-    ci = [float(did_tidy.iloc[0, 4]), float(did_tidy.iloc[0, 5])]
-    did = {
-        "estimate": est,
-        "se": se,
-        "ci": ci,
-        "p_value": float(did_tidy.loc["dpost", "Pr(>|t|)"]),
-        "n_obs": int(did_fit._N),
-        "n_units": int(data.get_column("unit").n_unique()),
-    }
+    did = _did_summary(did_fit, coef="dpost", alpha=alpha, n_units=data.get_column("unit").n_unique())
     es_fit = fit(f"y ~ {' + '.join(names.values())} | unit + period", data=pdf, vcov={"CRV1": "unit"})
-    es_tidy = es_fit.tidy(alpha=alpha)
-    rows = []
-    for r in range(lo, hi + 1):
-        if r == -1:
-            rows.append((r, 0.0, None, None, None))
-            continue
-        name = names[r]
-        if name not in es_tidy.index:  # collinear, dropped by the estimator
-            rows.append((r, None, None, None, None))
-            continue
-        row = es_tidy.loc[name]
-        rows.append((r, float(row["Estimate"]), float(row["Std. Error"]), float(row.iloc[4]), float(row.iloc[5])))
-    event_study = pl.DataFrame(
-        rows,
-        schema={
-            "rel_period": pl.Int64,
-            "estimate": pl.Float64,
-            "se": pl.Float64,
-            "ci_lo": pl.Float64,
-            "ci_hi": pl.Float64,
-        },
-        orient="row",
-    )
+    event_study = _event_study_table(es_fit, names=names, lo=lo, hi=hi, alpha=alpha)
     provenance = Provenance(
         sources=(),
         method=(
@@ -306,6 +249,106 @@ def estimate(
         n_periods_post=periods.len() - event_idx,
         provenance=provenance,
     )
+
+
+def _value_failures(
+    data: pl.DataFrame, *, labels: dict[str, str], numeric: dict[str, str], source: str
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """Nulls in the ``labels`` columns, non-numeric ``numeric`` columns (raised at once) and a non-finite ``y``.
+
+    ``data`` has a 1-based ``row`` column; ``labels`` and ``numeric`` map its columns to the user's names.
+    Returns ``data`` with the ``numeric`` columns cast to Float64, and the failures found (one table each).
+    """
+    failures = []
+    for col, name in labels.items():
+        nulls = data.filter(pl.col(col).is_null())
+        if nulls.height:
+            failures.append(nulls.select("row", column=pl.lit(name), expected=pl.lit("a value"), got=pl.lit("null")))
+    for col, name in numeric.items():
+        if not data.schema[col].is_numeric() and data.schema[col] != pl.Boolean:
+            raise InputError.single(source=source, column=name, expected="numbers", got=str(data.schema[col]))
+    data = data.with_columns(pl.col(col).cast(pl.Float64) for col in numeric)
+    bad = data.filter(pl.col("y").is_nan() | pl.col("y").is_infinite())
+    if bad.height:
+        failures.append(
+            bad.select(
+                "row", column=pl.lit(labels["y"]), expected=pl.lit("a finite number"), got=pl.col("y").cast(pl.String)
+            )
+        )
+    return data, failures
+
+
+def _duplicate_failures(data: pl.DataFrame, *, unit: str, time: str) -> list[pl.DataFrame]:
+    """Rows repeating an earlier (unit, time) pair, as a failure table (or none)."""
+    dup = data.filter(~pl.struct("unit", "time").is_first_distinct())
+    if not dup.height:
+        return []
+    return [
+        dup.select(
+            "row",
+            column=pl.lit(f"{unit}, {time}"),
+            expected=pl.lit("one row per unit and period"),
+            got=pl.format("repeats ({}, {})", pl.col("unit").cast(pl.String), pl.col("time").cast(pl.String)),
+        )
+    ]
+
+
+def _raise_failures(failures: list[pl.DataFrame], *, source: str) -> None:
+    """Raise one InputError holding every failure, sorted by row, if there are any."""
+    if failures:
+        raise InputError(
+            pl.concat([f.with_columns(pl.col("got").cast(pl.String)) for f in failures]).sort("row"), source=source
+        )
+
+
+def _log1p_outcome(data: pl.DataFrame, *, outcome: str, source: str) -> pl.DataFrame:
+    if (data.get_column("y") < 0).any():
+        raise GigshiftError(f"{source}: log_outcome needs {outcome!r} >= 0 (log(1 + y) is used)")
+    return data.with_columns(pl.col("y").log1p())
+
+
+def _rel_names(lo: int, hi: int) -> dict[int, str]:
+    """Regressor names of the event-study periods ``lo..hi`` except the reference, -1."""
+    return {r: (f"rel_m{-r}" if r < 0 else f"rel_p{r}") for r in range(lo, hi + 1) if r != -1}
+
+
+def _did_summary(fit: object, *, coef: str, alpha: float, n_units: int) -> dict[str, object]:
+    """The ``did`` dict of an ImpactResult from a fitted pyfixest model and its coefficient."""
+    tidy = fit.tidy(alpha=alpha).loc[coef]  # type: ignore[attr-defined]
+    return {
+        "estimate": float(tidy["Estimate"]),
+        "se": float(tidy["Std. Error"]),
+        "ci": [float(tidy.iloc[4]), float(tidy.iloc[5])],
+        "p_value": float(tidy["Pr(>|t|)"]),
+        "n_obs": int(fit._N),  # type: ignore[attr-defined]
+        "n_units": int(n_units),
+    }
+
+
+_EVENT_STUDY_SCHEMA = {
+    "rel_period": pl.Int64,
+    "estimate": pl.Float64,
+    "se": pl.Float64,
+    "ci_lo": pl.Float64,
+    "ci_hi": pl.Float64,
+}
+
+
+def _event_study_table(fit: object, *, names: dict[int, str], lo: int, hi: int, alpha: float) -> pl.DataFrame:
+    """``rel_period, estimate, se, ci_lo, ci_hi`` for periods ``lo..hi``; -1 is the reference (0, no se)."""
+    tidy = fit.tidy(alpha=alpha)  # type: ignore[attr-defined]
+    rows = []
+    for r in range(lo, hi + 1):  # one row per event-study period, not per observation
+        if r == -1:
+            rows.append((r, 0.0, None, None, None))
+            continue
+        name = names[r]
+        if name not in tidy.index:  # collinear, dropped by the estimator
+            rows.append((r, None, None, None, None))
+            continue
+        row = tidy.loc[name]
+        rows.append((r, float(row["Estimate"]), float(row["Std. Error"]), float(row.iloc[4]), float(row.iloc[5])))
+    return pl.DataFrame(rows, schema=_EVENT_STUDY_SCHEMA, orient="row")
 
 
 def _event_value(event: object, periods: pl.Series, source: str) -> object:
