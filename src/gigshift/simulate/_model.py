@@ -19,7 +19,7 @@ import polars as pl
 
 import gigshift
 from gigshift._provenance import Provenance
-from gigshift.allocate import Policy, allocate, default_policy
+from gigshift.allocate import InfeasibleError, Policy, allocate, default_policy
 from gigshift.market import GROUP_ATTRIBUTES, synthetic, synthetic_tasks
 from gigshift.simulate._scenario import Scenario, load_scenario
 
@@ -40,7 +40,8 @@ class SimulationResult:
         One row per category and week: demand (tasks clients wanted done), substituted (done by AI
         instead), posted, filled, mean_price_usd, paid_usd (pay for completed tasks), topup_usd,
         mean_pay_per_hour_usd, bids_per_task (candidate workers per task), active_workers, markup,
-        capability, client_adoption, substitution_probability.
+        capability, client_adoption, substitution_probability, fairness_fallback (the week's batch
+        was allocated without the fairness constraint because no allocation could meet it).
     decision_log : polars.DataFrame
         A sample of the weekly decision logs (the allocation engine's format) with a ``week`` column.
     scenario : Scenario
@@ -314,6 +315,7 @@ def simulate_one(
         cat_of = np.empty(0, dtype=np.int64)
         n_candidates = np.zeros(n_cat)
         filled = np.zeros(n_cat, dtype=np.int64)
+        fallback = False
         if tasks is not None and available.any():
             idx = np.flatnonzero(available)
             rating_now = np.where(n_rated > 0, rating_sum / np.maximum(n_rated, 1), np.nan)
@@ -326,17 +328,21 @@ def simulate_one(
             )
             task_ids = tasks.get_column("task_id")
             sampled = task_ids.filter(pl.Series(rng.random(task_ids.len()) < log_sample))
-            result = allocate(
-                tasks,
-                week_workers,
-                policy,
-                waiting=waiting,
-                at=when,
-                seed=int(alloc_seeds[t].generate_state(1)[0]),
-                explain=False,
-                validate_input=False,
-                log_tasks=sampled,  # the full log of a million-worker week is not kept, a sample is
-            )
+            batch = {
+                "waiting": waiting,
+                "at": when,
+                "seed": int(alloc_seeds[t].generate_state(1)[0]),
+                "explain": False,
+                "validate_input": False,
+                "log_tasks": sampled,  # the full log of a million-worker week is not kept, a sample is
+            }
+            try:
+                result = allocate(tasks, week_workers, policy, **batch)
+            except InfeasibleError:
+                # a small week's candidate lists can make group parity impossible; a platform then
+                # allocates that batch unconstrained, and the week is flagged (fairness_fallback)
+                result = allocate(tasks, week_workers, policy.with_options(fairness_attribute=None), **batch)
+                fallback = True
             waiting = result.waiting
             task_info = tasks.select("task_id", "category", "expected_hours")
             chosen = result.assignments.join(task_info, on="task_id", how="left")
@@ -420,6 +426,7 @@ def simulate_one(
                 "capability": cap[:, t],
                 "client_adoption": np.full(n_cat, client_adoption[t]),
                 "substitution_probability": substitution[:, t],
+                "fairness_fallback": np.full(n_cat, fallback),
             }
         )
 
