@@ -111,6 +111,7 @@ _REQUIRED: dict[str, list[str]] = {
         "Employment, 2024",
         "Employment change, percent, 2024–34",
         "Percent self employed, 2024",
+        "Occupational openings, 2024–34 annual average",
     ],
     "crosswalk": ["O*NET-SOC Code", "NEM Code"],
     "oli_levels": ["date", *OLI_CLASSES],
@@ -389,6 +390,7 @@ def _build_occupations(raw: dict[str, RawFile], tasks: pl.DataFrame) -> pl.DataF
             ep_employment_2024_thousands=_number("Employment, 2024"),
             ep_employment_change_2024_34_pct=_number("Employment change, percent, 2024–34"),
             ep_self_employed_2024_pct=_number("Percent self employed, 2024"),
+            ep_openings_2024_34_annual_thousands=_number("Occupational openings, 2024–34 annual average"),
         )
         .unique("nem_code", keep="first")
     )
@@ -443,6 +445,7 @@ def _build_occupations(raw: dict[str, RawFile], tasks: pl.DataFrame) -> pl.DataF
         *SCORE_COLUMNS,
         "ms_ai_applicability",
         *CONTEXT_COLUMNS[2:],  # soc2018 and nem_code come first, above
+        "ep_openings_2024_34_annual_thousands",  # BLS EP: openings a year, for career-path outlooks
         "n_tasks",
         "n_tasks_labelled",
     ).sort("soc_code")
