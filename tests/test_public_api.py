@@ -8,6 +8,20 @@ import pytest
 
 EXPECTED = {
     "gigshift": ["GigshiftError", "InputError", "NotFoundError", "__version__"],
+    "gigshift.advise": [
+        "SCORE_WEIGHTS",
+        "Origin",
+        "OriginKind",
+        "PathsResult",
+        "SimilarResult",
+        "SkillLeversResult",
+        "TasksResult",
+        "paths",
+        "preparation_cost",
+        "similar",
+        "skill_levers",
+        "tasks",
+    ],
     "gigshift.taxonomy": [
         "Category",
         "ExposureScores",
@@ -87,7 +101,7 @@ def test_engines_do_not_import_faces():
     from pathlib import Path
 
     root = Path(importlib.import_module("gigshift").__file__).parent
-    engines = ("taxonomy", "market", "allocate", "audit", "simulate", "impact")
+    engines = ("taxonomy", "market", "allocate", "audit", "simulate", "impact", "advise")
     for path in [p for engine in engines for p in (root / engine).rglob("*.py")]:
         tree = ast.parse(path.read_text())
         imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]

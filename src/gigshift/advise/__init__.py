@@ -1,0 +1,34 @@
+"""Career advice for gig workers: similar occupations, less-exposed career paths, and working with AI.
+
+Everything rests on the atlas (``gigshift.taxonomy``): O*NET 29.3 tasks, activities, titles, skills and
+tools for the similarity; the published exposure scores (Eloundou et al. 2024) under both lenses;
+BLS wages and 2024-34 projections; the Online Labour Index. An origin is an O*NET-SOC code, a gig
+category (its occupations weighted as the atlas weighs them) or free text (its three best lookup
+matches, weighted by match score).
+
+- :func:`similar`: the closest occupations by the similarity alone;
+- :func:`paths`: destinations that are less exposed, well paid and close enough, ranked jointly, each
+  with what to learn, and the search widened (and said so) when too few qualify;
+- :func:`skill_levers`: the single tools and activities that open the most such paths;
+- :func:`tasks`: the worker's tasks split into what AI can do, what it speeds up, and the human edge.
+"""
+
+from gigshift.advise._origin import Origin, OriginKind
+from gigshift.advise._paths import SCORE_WEIGHTS, paths, preparation_cost, similar, skill_levers
+from gigshift.advise._results import PathsResult, SimilarResult, SkillLeversResult, TasksResult
+from gigshift.advise._tasks import tasks
+
+__all__ = [
+    "SCORE_WEIGHTS",
+    "Origin",
+    "OriginKind",
+    "PathsResult",
+    "SimilarResult",
+    "SkillLeversResult",
+    "TasksResult",
+    "paths",
+    "preparation_cost",
+    "similar",
+    "skill_levers",
+    "tasks",
+]
