@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from gigshift.cli import _allocate, _atlas, _audit, _data, _exposure, _impact, _market, _simulate
+from gigshift.cli import _advise, _allocate, _atlas, _audit, _data, _exposure, _impact, _market, _simulate
 from gigshift.cli._common import debug, err
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(_exposure.app, name="exposure")
 app.add_typer(_data.app, name="data")
+app.add_typer(_advise.app, name="advise")
 app.add_typer(_market.app, name="market")
 app.add_typer(_allocate.app, name="allocate")
 app.command("explain")(_allocate.explain_command)

@@ -1,0 +1,167 @@
+"""``gigshift advise paths|similar|tasks``: career paths, similar occupations and working with AI."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from gigshift.cli._common import emit_json, err, fmt, out, user_errors
+
+app = typer.Typer(
+    help="Career advice: less-exposed career paths, similar occupations, and working with AI in your tasks.",
+    no_args_is_help=True,
+)
+
+_OCCUPATION = typer.Option(None, "--occupation", help="O*NET-SOC code such as 27-3091.00 (or SOC 27-3091).")
+_CATEGORY = typer.Option(None, "--category", help="Gig category slug (see `gigshift categories`).")
+_TEXT = typer.Option(None, "--text", help="Your work in plain words; '-' reads stdin.")
+_JSON = typer.Option(False, "--json", help="Write the result as JSON to stdout.")
+
+
+def _origin(occupation: str | None, category: str | None, text: str | None) -> tuple[str, str]:
+    """The one origin given, and how to read it; exit 2 unless exactly one of the three flags is set."""
+    given = [(v, k) for v, k in ((occupation, "occupation"), (category, "category"), (text, "text")) if v is not None]
+    if len(given) != 1:
+        named = ", ".join(f"--{k}" for _, k in given) or "none"
+        err.print(
+            f"[bold red]error:[/] give exactly one of --occupation, --category or --text (got {named})",
+            highlight=False,
+        )
+        raise typer.Exit(code=2)
+    value, kind = given[0]
+    if kind == "text" and value == "-":
+        value = sys.stdin.read()
+    return value, kind
+
+
+def _lens_cell(beta: float | None, other: float | None) -> str:
+    return f"{fmt(beta)} / {fmt(other)}"
+
+
+@app.command("paths")
+def paths_command(
+    occupation: str | None = _OCCUPATION,
+    category: str | None = _CATEGORY,
+    text: str | None = _TEXT,
+    top: int = typer.Option(10, "--top", min=1, max=200, help="How many paths to show."),
+    min_wage_ratio: float = typer.Option(
+        0.75, "--min-wage-ratio", min=0.0, help="A path must pay at least this share of your BLS median wage."
+    ),
+    as_json: bool = _JSON,
+) -> None:
+    """Less-exposed, well-paid occupations close to your work, ranked, with what to learn for each."""
+    from gigshift.advise import paths
+
+    origin, kind = _origin(occupation, category, text)
+    with user_errors():
+        result = paths(origin, by=kind, top=top, min_wage_ratio=min_wage_ratio)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(result.to_json())
+        return
+    o = result.origin
+    out.print(
+        f"[bold]From {escape(o.label)}[/]: beta {o.exposure['gpt4']['beta']:.2f} (GPT-4) / "
+        f"{o.exposure['human']['beta']:.2f} (human), "
+        + (f"${o.wage_usd_hourly:.2f}/h, " if o.wage_usd_hourly else "")
+        + f"job zone {o.job_zone or '–'}"
+    )
+    out.print(result.note, style="yellow" if result.widened else "dim", highlight=False, markup=False)
+    if result.paths.height == 0:
+        return
+    table = Table(title="Career paths, best first", title_justify="left")
+    for col in ("#", "occupation", "score", "similar", "beta GPT-4/human", "pay", "zone", "jobs 24-34"):
+        table.add_column(col, justify="left" if col == "occupation" else "right")
+    for n, r in enumerate(result.paths.iter_rows(named=True), start=1):
+        table.add_row(
+            str(n),
+            f"{r['title']} ({r['soc_code']})",
+            f"{r['score']:.2f}",
+            f"{r['similarity']:.2f}",
+            _lens_cell(r["gpt4_beta"], r["human_beta"]),
+            "–" if r["wage_ratio"] is None else f"{r['wage_ratio']:.2f}x",
+            f"{r['job_zone_change']:+d}",
+            "–" if r["employment_change_pct"] is None else f"{r['employment_change_pct']:+.1f}%",
+        )
+    out.print(table)
+    learn = result.learn.filter(result.learn["rank"] <= 5)
+    for r in result.paths.iter_rows(named=True):  # at most --top paths
+        items = learn.filter(learn["soc_code"] == r["soc_code"])
+        listed = ", ".join(
+            i["name"].rstrip(".") + (" [in demand]" if i["is_in_demand"] else " [hot]" if i["is_hot"] else "")
+            for i in items.iter_rows(named=True)
+        )
+        out.print(f"[bold]{escape(r['title'])}[/]: {escape(r['why'])}", highlight=False)
+        if listed:
+            out.print(f"  learn: {listed}", style="dim", highlight=False, markup=False)
+    if result.skill_levers.height:
+        out.print(
+            "[bold]Skill levers[/] (each opens the most of these paths): "
+            + "; ".join(
+                f"{escape(r['name'].rstrip('.'))} ({r['n_paths']})"
+                for r in result.skill_levers.head(5).iter_rows(named=True)
+            ),
+            highlight=False,
+        )
+
+
+@app.command("similar")
+def similar_command(
+    occupation: str | None = _OCCUPATION,
+    category: str | None = _CATEGORY,
+    text: str | None = _TEXT,
+    top: int = typer.Option(20, "--top", min=1, max=922, help="How many occupations to show."),
+    as_json: bool = _JSON,
+) -> None:
+    """The occupations closest to yours by O*NET tasks, activities, titles, skills and tools."""
+    from gigshift.advise import similar
+
+    origin, kind = _origin(occupation, category, text)
+    with user_errors():
+        result = similar(origin, by=kind, top=top)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(result.to_json())
+        return
+    table = Table(title=f"Closest to {escape(result.origin.label)}", title_justify="left")
+    for col in ("#", "soc_code", "title", "similarity", "zone"):
+        table.add_column(col, justify="left" if col in ("soc_code", "title") else "right")
+    for r in result.similar.iter_rows(named=True):
+        table.add_row(
+            str(r["similarity_rank"]), r["soc_code"], r["title"], f"{r['similarity']:.2f}", str(r["job_zone"])
+        )
+    out.print(table)
+
+
+@app.command("tasks")
+def tasks_command(
+    occupation: str | None = _OCCUPATION,
+    category: str | None = _CATEGORY,
+    text: str | None = _TEXT,
+    n_tasks: int = typer.Option(8, "--tasks", min=0, help="How many tasks to list per group (table output)."),
+    as_json: bool = _JSON,
+) -> None:
+    """Your tasks split into "AI can do it", "AI speeds it up" and "the human edge", with what to do."""
+    from gigshift.advise import tasks
+
+    origin, kind = _origin(occupation, category, text)
+    with user_errors():
+        result = tasks(origin, by=kind)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(result.to_json())
+        return
+    out.print(f"[bold]Working with AI as {escape(result.origin.label)}[/]")
+    for g in result.groups.iter_rows(named=True):  # three groups
+        out.print(f"\n[bold]{g['label']}[/]: {g['share']:.0%} of the work ({g['n_tasks']} tasks)", highlight=False)
+        out.print(g["advice"], style="dim", highlight=False, markup=False)
+        if g["group"] == "ai_speeds_up":
+            for e in result.evidence:
+                out.print(f"  · {e['finding']} ({e['source']})", style="dim", highlight=False, markup=False)
+        rows = result.tasks.filter(result.tasks["group"] == g["group"]).head(n_tasks)
+        for r in rows.iter_rows(named=True):
+            out.print(f"  - {r['task']} [{r['gpt4_label']}/{r['human_label']}]", highlight=False, markup=False)
+    if result.profile_lead:
+        out.print(
+            "\n[bold]Lead your profile with:[/] " + " · ".join(escape(t.rstrip(".")) for t in result.profile_lead)
+        )
