@@ -45,7 +45,7 @@ VIEW_WEIGHTS: dict[str, float] = {
     "titles": 1.5,
     "description": 0.5,
     "activities": 0.25,
-    "activity_groups": 0.5,
+    "activity_groups": 0.75,
     "technology": 0.5,
     "tool_classes": 0.1,
     "skills": 0.75,
