@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from gigshift._html import esc, table_html
 from gigshift._provenance import Provenance
 from gigshift._tables import finite
 from gigshift.advise._origin import Origin
@@ -59,6 +60,10 @@ class SimilarResult:
 
     def to_json(self) -> str:
         return _dumps(self.to_dict())
+
+    def to_html(self) -> str:
+        """An HTML fragment (one ``<table>``) for reports."""
+        return table_html(self.similar.select("similarity_rank", "soc_code", "title", "similarity", "job_zone"))
 
     def to_markdown(self) -> str:
         lines = [*_md_origin(self.origin), "| # | soc_code | title | similarity |", "| --- | --- | --- | --- |"]
@@ -149,6 +154,34 @@ class PathsResult:
     def to_json(self) -> str:
         return _dumps(self.to_dict())
 
+    def to_html(self) -> str:
+        """An HTML fragment for reports: the note, the paths table with reasons, and the skill levers."""
+        learn = self._learn_lists()
+        shown = self.paths.with_columns(
+            learn=pl.Series(
+                [", ".join(i["name"].rstrip(".") for i in learn.get(c, [])) for c in self.paths["soc_code"]],
+                dtype=pl.String,
+            )
+        ).select(
+            "soc_code",
+            "title",
+            "score",
+            "similarity",
+            "gpt4_beta",
+            "human_beta",
+            "wage_ratio",
+            "job_zone_change",
+            "employment_change_pct",
+            "why",
+            "learn",
+        )
+        parts = [f"<p>{esc(self.note)}</p>"]
+        if shown.height:
+            parts.append(table_html(shown, formats={"score": ".2f", "similarity": ".2f", "wage_ratio": ".2f"}))
+        if self.skill_levers.height:
+            parts.append(table_html(self.skill_levers.select("rank", "name", "kind", "n_paths", "share_of_paths")))
+        return "\n".join(parts)
+
     def to_markdown(self) -> str:
         lines = [*_md_origin(self.origin), self.note, ""]
         if self.paths.height:
@@ -210,6 +243,10 @@ class SkillLeversResult:
     def to_json(self) -> str:
         return _dumps(self.to_dict())
 
+    def to_html(self) -> str:
+        """An HTML fragment (one ``<table>``) for reports."""
+        return table_html(self.levers.select("rank", "name", "kind", "n_paths", "share_of_paths"))
+
     def to_markdown(self) -> str:
         lines = [*_md_origin(self.origin), "| # | lever | kind | opens paths |", "| --- | --- | --- | --- |"]
         lines += [
@@ -266,6 +303,19 @@ class TasksResult:
 
     def to_json(self) -> str:
         return _dumps(self.to_dict())
+
+    def to_html(self) -> str:
+        """An HTML fragment for reports: per group, its share, advice (with the evidence) and tasks."""
+        parts = []
+        for g in self.groups.iter_rows(named=True):  # three groups
+            parts.append(f"<h3>{esc(g['label'])}: {g['share']:.0%} of the work</h3><p>{esc(g['advice'])}</p>")
+            if g["group"] == "ai_speeds_up":
+                items = "".join(f"<li>{esc(e['finding'])} ({esc(e['citation'])})</li>" for e in self.evidence)
+                parts.append(f"<ul>{items}</ul>")
+            rows = self.tasks.filter(pl.col("group") == g["group"])
+            if rows.height:
+                parts.append(table_html(rows.select("task", "weight", "gpt4_label", "human_label", "action")))
+        return "\n".join(parts)
 
     def to_markdown(self) -> str:
         lines = _md_origin(self.origin)
