@@ -280,3 +280,24 @@ def test_markdown_names_the_origin_and_paths():
 def test_bad_parameters_name_the_parameter(kwargs, message):
     with pytest.raises(GigshiftError, match=message):
         paths("27-3091.00", **kwargs)
+
+
+def test_baseline_tools_are_listed_last_and_are_never_levers():
+    from gigshift.advise._paths import BASELINE_SHARE
+
+    scored = set(SCORED["soc_code"].to_list())
+    counts = (
+        technology_skills()
+        .filter(pl.col("soc_code").is_in(scored))
+        .group_by("technology")
+        .agg(n=pl.col("soc_code").n_unique())
+    )
+    baseline = set(counts.filter(pl.col("n") >= BASELINE_SHARE * len(scored))["technology"].to_list())
+    assert {"Microsoft Excel", "Microsoft Windows", "Email software"} <= baseline
+    result = paths("I write blog posts and marketing copy for small businesses", top=10)
+    assert not baseline & set(result.skill_levers["item"].to_list())
+    tech = result.learn.filter(pl.col("kind") == "technology")
+    for code in tech["soc_code"].unique().to_list():
+        mine = tech.filter(pl.col("soc_code") == code)
+        flags = [item in baseline for item in mine["item"].to_list()]
+        assert flags == sorted(flags), code  # every baseline tool after every other tool

@@ -55,6 +55,10 @@ SCORE_WEIGHTS: dict[str, float] = {
     "preparation": 0.3,
 }
 _LENSES = ("gpt4", "human")
+#: A technology O*NET lists for at least this share of occupations (Excel, Outlook, Windows, email...) is a
+#: baseline tool: a worker very likely has it even where O*NET does not list it for their occupation, so
+#: it goes last in learning lists and is never a skill lever.
+BASELINE_SHARE = 0.25
 
 
 def preparation_cost(job_zone_change: int | float | np.ndarray) -> float | np.ndarray:
@@ -226,11 +230,12 @@ def _origin_items(model: AdviceModel, origin: Origin) -> tuple[np.ndarray, np.nd
 def _learn(model: AdviceModel, origin: Origin, destinations: np.ndarray) -> pl.DataFrame:
     """Technologies and activities each destination has and the origin lacks, most important first.
 
-    Importance: a technology's ``(1 + hot + 2 * in_demand) / 4`` (ties: the more occupations use it,
-    the more it carries over, the earlier); an activity's number of the destination's tasks that link
-    to it, over the most-linked activity's. The list alternates technology and activity, each kind
-    most important first.
+    Importance: a technology's ``(1 + hot + 2 * in_demand) / 4``, or 0.1 for a baseline tool (see
+    ``BASELINE_SHARE``; ties: the more occupations use it, the more it carries over, the earlier); an
+    activity's number of the destination's tasks that link to it, over the most-linked activity's.
+    The list alternates technology and activity, each kind most important first.
     """
+    baseline = BASELINE_SHARE * model.occupations.height
     has_tech, has_act = _origin_items(model, origin)
     frames = []
     tech = model.technology[destinations].tocoo()
@@ -241,7 +246,9 @@ def _learn(model: AdviceModel, origin: Origin, destinations: np.ndarray) -> pl.D
         .join(ti.select("k", "item", "name", "is_hot", "is_in_demand", "n_occupations"), on="k")
         .with_columns(
             kind=pl.lit("technology"),
-            importance=(1 + pl.col("is_hot").cast(pl.Float64) + 2 * pl.col("is_in_demand").cast(pl.Float64)) / 4,
+            importance=pl.when(pl.col("n_occupations") >= baseline)
+            .then(0.1)
+            .otherwise((1 + pl.col("is_hot").cast(pl.Float64) + 2 * pl.col("is_in_demand").cast(pl.Float64)) / 4),
         )
     )
     act = model.activities[destinations].tocoo()
@@ -281,7 +288,8 @@ def _learn(model: AdviceModel, origin: Origin, destinations: np.ndarray) -> pl.D
 def _levers(model: AdviceModel, origin: Origin, pool: pl.DataFrame, *, top: int) -> pl.DataFrame:
     """The single technologies and activities that open the most paths in ``pool`` (origin lacks them).
 
-    ``pool`` is sorted best path first; each lever lists the first three paths it opens.
+    ``pool`` is sorted best path first; each lever lists the first three paths it opens. Baseline
+    tools (``BASELINE_SHARE``) are not levers.
     """
     schema = {
         "rank": pl.Int64,
@@ -306,6 +314,8 @@ def _levers(model: AdviceModel, origin: Origin, pool: pl.DataFrame, *, top: int)
         incidence[kind] = (matrix[rows] > 0).astype(np.int64).tocsc()
         counts = np.asarray(incidence[kind].sum(axis=0)).ravel()
         counts[has] = 0
+        if kind == "technology":
+            counts[items["n_occupations"].to_numpy() >= BASELINE_SHARE * model.occupations.height] = 0
         picked = np.flatnonzero(counts)
         frame = items[picked.tolist()].with_columns(kind=pl.lit(kind), n_paths=pl.Series(counts[picked]))
         if kind == "activity":
