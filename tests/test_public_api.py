@@ -46,7 +46,15 @@ EXPECTED = {
     ],
     "gigshift.report": ["atlas_html", "write_atlas_report"],
     "gigshift.audit": ["AuditResult", "GapResult", "PayGapResult", "audit", "concentration", "pay_gap", "rating_gap"],
-    "gigshift.impact": ["ImpactResult", "attach_exposure", "check_panel", "estimate", "estimate_staggered"],
+    "gigshift.impact": [
+        "ImpactResult",
+        "attach_exposure",
+        "check_panel",
+        "compare_with_published",
+        "estimate",
+        "estimate_staggered",
+        "published_estimates",
+    ],
     "gigshift.simulate": [
         "SCENARIO_NAMES",
         "Scenario",
