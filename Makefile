@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-OUT ?= gigshift-atlas
+OUT ?= gigshift-demo
 
-.PHONY: demo test semantic bench data clean
+.PHONY: demo atlas test semantic bench data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ $(VENV)/.stamp-semantic: pyproject.toml | $(BIN)/python
 
 semantic: $(VENV)/.stamp-semantic
 
+# The end-to-end demo: simulate, estimate, audit, three workers' stories -> $(OUT)/index.html (< 3 min, 2 cores).
 demo: $(VENV)/.stamp-base
-	$(BIN)/gigshift atlas --out $(OUT)
+	$(BIN)/gigshift demo --out $(OUT)
+
+atlas: $(VENV)/.stamp-base
+	$(BIN)/gigshift atlas --out gigshift-atlas
 
 test: $(VENV)/.stamp-dev
 	$(BIN)/ruff check src tests benchmarks
@@ -47,4 +51,4 @@ data: $(VENV)/.stamp-base
 	$(BIN)/gigshift data build --raw $${GIGSHIFT_RAW_DATA:-../shared/data}
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OUT) gigshift-atlas .pytest_cache .ruff_cache

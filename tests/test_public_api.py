@@ -44,7 +44,7 @@ EXPECTED = {
         "technology_skills",
         "write_tables",
     ],
-    "gigshift.report": ["atlas_html", "write_atlas_report"],
+    "gigshift.report": ["DemoResult", "atlas_html", "run_demo", "write_atlas_report"],
     "gigshift.audit": ["AuditResult", "GapResult", "PayGapResult", "audit", "concentration", "pay_gap", "rating_gap"],
     "gigshift.impact": [
         "ImpactResult",

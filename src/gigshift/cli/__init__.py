@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from gigshift.cli import _advise, _allocate, _atlas, _audit, _data, _exposure, _impact, _market, _simulate
+from gigshift.cli import _advise, _allocate, _atlas, _audit, _data, _demo, _exposure, _impact, _market, _simulate
 from gigshift.cli._common import debug, err
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+app.command("demo")(_demo.demo_command)
 app.add_typer(_exposure.app, name="exposure")
 app.add_typer(_data.app, name="data")
 app.add_typer(_advise.app, name="advise")
