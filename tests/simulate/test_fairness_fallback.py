@@ -23,3 +23,11 @@ def test_infeasible_parity_weeks_fall_back_and_are_flagged():
     # without a fairness policy nothing is ever flagged
     plain = run("genai-2022", workers=200, weeks=6, seed=5)
     assert not plain.categories["fairness_fallback"].any()
+
+
+def test_tiny_market_with_empty_weeks_runs():
+    # 30 workers post under 4 tasks a week: some weeks nobody is paid, and the tables stay float
+    result = run("genai-2022", workers=30, weeks=82, seed=2)
+    assert result.panel.schema["earnings_usd"] == pl.Float64
+    assert result.categories.schema["paid_usd"] == pl.Float64
+    assert result.categories.get_column("week").n_unique() == 82

@@ -352,7 +352,7 @@ def simulate_one(
             cat_of = chosen.get_column("category").replace_strict(slug_index).to_numpy()
             filled = np.bincount(cat_of, minlength=n_cat)
             per_task = result.candidate_counts.join(task_info, on="task_id", how="left")
-            n_candidates = np.bincount(
+            n_candidates = _sums(
                 per_task.get_column("category").replace_strict(slug_index).to_numpy(),
                 weights=per_task.get_column("n_candidates").to_numpy(),
                 minlength=n_cat,
@@ -370,11 +370,11 @@ def simulate_one(
         topup = np.zeros_like(pay)
         if floor is not None:
             topup = np.where(completed, np.maximum(floor * hours_worked - pay, 0.0), 0.0)
-        earnings = np.bincount(chosen_w, weights=pay + topup, minlength=n_total)
-        topups = np.bincount(chosen_w, weights=topup, minlength=n_total)
-        jobs = np.bincount(chosen_w, weights=completed, minlength=n_total).astype(np.int64)
+        earnings = _sums(chosen_w, weights=pay + topup, minlength=n_total)
+        topups = _sums(chosen_w, weights=topup, minlength=n_total)
+        jobs = _sums(chosen_w, weights=completed, minlength=n_total).astype(np.int64)
         assigned = np.bincount(chosen_w, minlength=n_total).astype(np.int64)
-        hours = np.bincount(chosen_w, weights=hours_worked * completed, minlength=n_total)
+        hours = _sums(chosen_w, weights=hours_worked * completed, minlength=n_total)
         done = chosen_w[completed]
         stars = np.clip(
             quality[done] + bias[done] + scenario.get("outcomes.rating_noise") * rng.standard_normal(done.size), 1, 5
@@ -405,9 +405,9 @@ def simulate_one(
             }
         )
         active_c = np.bincount(primary[active], minlength=n_cat)
-        paid = np.bincount(cat_of, weights=price, minlength=n_cat)
-        paid_completed = np.bincount(cat_of, weights=pay, minlength=n_cat)
-        hours_c = np.bincount(cat_of, weights=hours_worked, minlength=n_cat)
+        paid = _sums(cat_of, weights=price, minlength=n_cat)
+        paid_completed = _sums(cat_of, weights=pay, minlength=n_cat)
+        hours_c = _sums(cat_of, weights=hours_worked, minlength=n_cat)
         cat_parts.append(
             {
                 "category": np.arange(n_cat),
@@ -418,7 +418,7 @@ def simulate_one(
                 "filled": filled,
                 "mean_price_usd": np.where(filled > 0, paid / np.maximum(filled, 1), np.nan),
                 "paid_usd": paid_completed,
-                "topup_usd": np.bincount(cat_of, weights=topup, minlength=n_cat),
+                "topup_usd": _sums(cat_of, weights=topup, minlength=n_cat),
                 "mean_pay_per_hour_usd": np.where(hours_c > 0, paid / np.maximum(hours_c, 1e-9), np.nan),
                 "bids_per_task": np.where(posted > 0, n_candidates / np.maximum(posted, 1), np.nan),
                 "active_workers": active_c,
@@ -461,7 +461,7 @@ def simulate_one(
             weeks_idle[movers] = 0
             categories_col = _prepend(categories_col, movers, [slugs[c] for c in target])
         mean_pay = earnings[active].mean() if active.any() else 0.0
-        pay_c = np.bincount(primary[active], weights=earnings[active], minlength=n_cat) / np.maximum(active_c, 1)
+        pay_c = _sums(primary[active], weights=earnings[active], minlength=n_cat) / np.maximum(active_c, 1)
         attractive = pay_c > (1 + scenario.get("dynamics.entry_premium")) * mean_pay
         reserve = np.flatnonzero(~ever_active)
         if attractive.any() and reserve.size:
@@ -495,6 +495,11 @@ def simulate_one(
 def _adoption(scenario: Scenario, who: str) -> dict:
     spec = scenario.get(f"ai.{who}_adoption")
     return {"midpoint": spec["midpoint"], "years": spec["years_to_saturation"], "maximum": spec["max"]}
+
+
+def _sums(index: np.ndarray, *, weights: np.ndarray, minlength: int) -> np.ndarray:
+    """``np.bincount`` with weights, always float64 (NumPy returns int64 zeros for an empty week)."""
+    return np.bincount(index, weights=weights, minlength=minlength).astype(np.float64, copy=False)
 
 
 def _positions(values: pl.Series, ids: pl.Series) -> np.ndarray:
