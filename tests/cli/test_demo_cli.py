@@ -47,6 +47,7 @@ def test_demo_writes_a_self_contained_report(demo):
         "Price of fairness",
         "baseline (no AI): placebo",
         "policy-fair-allocation",
+        "no-fair-policy",  # the fair policy's counterfactual
     ):
         assert needle in html, needle
     assert not re.search(r">\s*(nan|NaN|None)\s*<", html)  # no missing numbers printed as text
@@ -62,6 +63,7 @@ def test_demo_figures_are_computed_and_plausible(demo):
     # the fair policy lifts the lowest impact ratio to the four-fifths line (up to rounding of groups)
     assert f["min_impact_ratio_fair"] >= 0.78
     assert f["min_impact_ratio_fair"] >= f["min_impact_ratio_unconstrained"] - 1e-9
+    assert set(f["simulated_female_impact_ratio"]) == {"plain", "fair"}
     assert 0 <= f["price_of_fairness"] < 10
     assert set(f["stories"]) == {"translation", "web-dev", "parcel-courier"}
     assert f["n_published"] >= 4

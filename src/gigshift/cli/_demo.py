@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from gigshift.cli._common import emit_json, err, out, user_errors
 
 _STAGES = {
-    "simulate": "simulating baseline, genai-2022, policy-fair-allocation",
+    "simulate": "simulating baseline, genai-2022, policy-fair-allocation and its no-policy twin",
     "estimate": "estimating the AI effect by exposure",
     "audit": "auditing the allocation with and without the fair policy",
     "report": "writing the report",

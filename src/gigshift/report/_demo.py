@@ -29,6 +29,8 @@ from gigshift._html import esc, figure_html, page, table_html, write_atomic
 from gigshift._tables import check_positive_int
 
 SCENARIOS = ("baseline", "genai-2022", "policy-fair-allocation")
+# the fair scenario's counterfactual: the same biased ratings, allocated without the constraint
+NO_POLICY = "no-fair-policy"
 STORIES = (
     ("translation", "Ana, a translator"),
     ("web-dev", "Sam, a web developer"),
@@ -100,6 +102,14 @@ def run_demo(
     workers = check_positive_int("workers", workers, caller="demo")
     replicates = check_positive_int("replicates", replicates, caller="demo")
     scenarios = {name: load_scenario(name) for name in SCENARIOS}
+    scenarios[NO_POLICY] = scenarios["policy-fair-allocation"].with_values(
+        {
+            "name": NO_POLICY,
+            "description": "As policy-fair-allocation (clients rate women 0.3 stars lower), without the fairness "
+            "constraint.",
+            "policies.fair_allocation.attribute": None,
+        }
+    )
     n_weeks = weeks if weeks is not None else scenarios["genai-2022"].get("weeks")
     if check_positive_int("weeks", n_weeks, caller="demo") < 60:
         raise GigshiftError(f"demo: weeks must be at least 60 (ChatGPT is released in week 48); got {n_weeks}")
@@ -131,7 +141,10 @@ def run_demo(
     progress("audit", 0, 2)
     fairness = _fairness(scenarios["policy-fair-allocation"], workers=workers, seed=seed)
     progress("audit", 1, 2)
-    simulated_audit = _simulated_audit(results["policy-fair-allocation"], seed=seed)
+    simulated_audit = {
+        "fair": _simulated_audit(results["policy-fair-allocation"], seed=seed),
+        "plain": _simulated_audit(results[NO_POLICY], seed=seed, attribute=fairness["attribute"]),
+    }
     progress("audit", 2, 2)
     timings["audit"] = time.perf_counter() - clock
 
@@ -139,7 +152,7 @@ def run_demo(
     progress("report", 0, 1)
     changes = _category_changes(cats)
     stories = [_story(slug, who, results, changes) for slug, who in STORIES]
-    figures = _headline(cats, impact, comparison, fairness, stories)
+    figures = _headline(cats, impact, comparison, fairness, simulated_audit, stories)
     settings = {
         "workers": workers,
         "replicates": replicates,
@@ -325,11 +338,11 @@ def _fairness(scenario: object, *, workers: int, seed: int) -> dict[str, object]
     return out
 
 
-def _simulated_audit(result: object, *, seed: int) -> dict[str, object]:
-    """The fair scenario's two years: the audit of its decision-log sample and earnings by group."""
+def _simulated_audit(result: object, *, seed: int, attribute: str | None = None) -> dict[str, object]:
+    """A simulated run's two years: the audit of its decision-log sample and earnings by group."""
     from gigshift.audit import audit
 
-    attribute = result.scenario.get("policies.fair_allocation.attribute")
+    attribute = attribute or result.scenario.get("policies.fair_allocation.attribute")
     log = result.decision_log.with_columns(person=pl.format("{}/{}", "replicate", "worker_id"))
     report = audit(
         log, [attribute], selected="is_selected", person="person", seed=seed, source="simulated decision log"
@@ -340,7 +353,7 @@ def _simulated_audit(result: object, *, seed: int) -> dict[str, object]:
         .agg(
             workers=pl.struct("replicate", "worker_id").n_unique(),
             weekly_earnings=pl.col("earnings_usd").mean(),
-            pay_per_hour=pl.col("earnings_usd").sum() / pl.col("hours").sum(),
+            pay_per_hour=pl.col("earnings_usd").sum() / pl.col("hours").sum().replace(0, None),
         )
         .sort("group")
     )
@@ -480,14 +493,19 @@ def _pooled_change(cats: pl.DataFrame, where: pl.Expr, column: str = "posted") -
     return float((wide.get_column(column) / wide.get_column(f"{column}_base") - 1).mean())
 
 
-def _headline(cats, impact, comparison, fairness, stories) -> dict[str, object]:
+def _headline(cats, impact, comparison, fairness, simulated, stories) -> dict[str, object]:
     did = impact["genai-2022"].did
     placebo = impact["baseline"].did
     plain = fairness["plain"]["audit"].groups  # type: ignore[index]
     fair = fairness["fair"]["audit"].groups  # type: ignore[index]
 
-    def min_ratio(groups: pl.DataFrame) -> float:
-        return float(groups.filter(~pl.col("small")).get_column("impact_ratio").min())
+    def lowest(groups: pl.DataFrame) -> tuple[str, float]:
+        row = groups.filter(~pl.col("small")).sort("impact_ratio").row(0, named=True)
+        return str(row["category"]), float(row["impact_ratio"])
+
+    def ratio_of(groups: pl.DataFrame, group: str) -> float | None:
+        rows = groups.filter(pl.col("category") == group)
+        return float(rows.item(0, "impact_ratio")) if rows.height else None
 
     return {
         "exposed_posted_change": _pooled_change(cats, (pl.col("mode") == "online") & (pl.col("human_beta") >= 0.8)),
@@ -499,8 +517,13 @@ def _headline(cats, impact, comparison, fairness, stories) -> dict[str, object]:
         "placebo_ci": placebo["ci"],
         "pre_trend_max_abs_t": impact["genai-2022"].pre_trend_max_abs_t(),
         "n_published": comparison.height,
-        "min_impact_ratio_unconstrained": min_ratio(plain),
-        "min_impact_ratio_fair": min_ratio(fair),
+        "lowest_group_unconstrained": lowest(plain)[0],
+        "min_impact_ratio_unconstrained": lowest(plain)[1],
+        "lowest_group_fair": lowest(fair)[0],
+        "min_impact_ratio_fair": lowest(fair)[1],
+        "simulated_female_impact_ratio": {
+            key: ratio_of(simulated[key]["audit"].groups, "female") for key in ("plain", "fair")
+        },
         "price_of_fairness": fairness["price_of_fairness"],
         "stories": {
             s["slug"]: {
@@ -519,6 +542,10 @@ def _headline(cats, impact, comparison, fairness, stories) -> dict[str, object]:
 
 def _pct(x: float | None, digits: int = 1) -> str:
     return "–" if x is None or not np.isfinite(x) else f"{x:+.{digits}%}"
+
+
+def _ratio(x: float | None) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.2f}"
 
 
 def _usd(x: float | None) -> str:
@@ -581,20 +608,24 @@ def _market_figure(cats: pl.DataFrame) -> object:
     """Demand, price and earnings per active worker by group, scenario bands; a menu picks the group."""
     from plotly.subplots import make_subplots
 
-    base = cats.select(
-        "scenario",
-        "replicate",
-        "week",
-        "date",
-        "category",
-        "name",
-        "class",
-        "posted",
-        "filled",
-        "mean_price_usd",
-        "earnings_usd",
-        "active_workers",
-    ).with_columns(priced=pl.col("mean_price_usd") * pl.col("filled"))
+    base = (
+        cats.filter(pl.col("scenario").is_in(SCENARIOS))
+        .select(
+            "scenario",
+            "replicate",
+            "week",
+            "date",
+            "category",
+            "name",
+            "class",
+            "posted",
+            "filled",
+            "mean_price_usd",
+            "earnings_usd",
+            "active_workers",
+        )
+        .with_columns(priced=pl.col("mean_price_usd") * pl.col("filled"))
+    )
     stacked = pl.concat(
         [
             base.with_columns(group=pl.lit("All categories"), order=pl.lit(0)),
@@ -899,10 +930,12 @@ def _render(
             if placebo
             else "."
         ),
-        f"In one weekly batch where clients rate women 0.3 stars lower, the lowest impact ratio is "
-        f"<b>{f['min_impact_ratio_unconstrained']:.2f}</b> without the fair policy and "
-        f"<b>{f['min_impact_ratio_fair']:.2f}</b> with it, at a price of fairness of "
-        f"<b>{f['price_of_fairness']:.2f}%</b> of the allocation's total score.",
+        f"Where clients rate women 0.3 stars lower, two simulated years of allocation give women an impact "
+        f"ratio of <b>{_ratio(f['simulated_female_impact_ratio']['plain'])}</b> without the four-fifths policy and "
+        f"<b>{_ratio(f['simulated_female_impact_ratio']['fair'])}</b> with it. In one weekly batch the lowest "
+        f"impact ratio ({esc(f['lowest_group_unconstrained'])}) is <b>{f['min_impact_ratio_unconstrained']:.2f}</b> "
+        f"without the policy and <b>{f['min_impact_ratio_fair']:.2f}</b> ({esc(f['lowest_group_fair'])}) with "
+        f"it, at a price of fairness of <b>{f['price_of_fairness']:.2f}%</b> of the allocation's total score.",
     ] + [
         f"{esc(s['who'])} (beta {s['human_beta']:.2f}): weekly earnings "
         f"{_pct(f['stories'][s['slug']]['earnings_change'])} "
@@ -949,7 +982,7 @@ def _render(
         }
     )
     fa = fairness
-    sim_audit = simulated_audit["audit"]
+    sim = simulated_audit
     sources = (
         pl.DataFrame([{"source": s.name, "licence": s.licence, "citation": s.citation} for s in all_sources()])
         if all_sources()
@@ -1009,13 +1042,20 @@ def _render(
         f"<p><b>Price of fairness: {fa['price_of_fairness']:.2f}%</b> of the unconstrained allocation's "
         "total score.</p>",
         "<ul>" + "".join(f"<li>{esc(x)}</li>" for x in fa["plain"]["audit"].findings()) + "</ul>",
-        "<h3>Two simulated years under the fair policy</h3><p>The audit of the sampled decision logs of "
-        "<code>policy-fair-allocation</code>, every week, all replicates"
-        f" ({simulated_audit['fallback_weeks']} of {simulated_audit['weeks']} weekly batches could not meet the "
-        "constraint with their candidate lists and were allocated without it):</p>"
-        + _ll144_table(sim_audit.groups)
-        + "<p>Selection parity is not pay parity: weekly earnings and pay per hour by group over the run:</p>"
-        + table_html(simulated_audit["earnings"], formats={"weekly_earnings": ".2f", "pay_per_hour": ".2f"}),
+        "<h3>Two simulated years, with and without the fair policy</h3>"
+        "<p>The audit of the sampled decision logs (every week, all replicates) of <code>policy-fair-allocation"
+        f"</code> and of the same market allocated without the constraint (<code>{NO_POLICY}</code>). Under the "
+        f"policy, {sim['fair']['fallback_weeks']} of {sim['fair']['weeks']} weekly batches could not meet the "
+        "constraint with their candidate lists and were allocated without it.</p>"
+        "<div class='cols' style='grid-template-columns:1fr 1fr'>"
+        "<div><h3>Without the fair policy</h3>"
+        + _ll144_table(sim["plain"]["audit"].groups)
+        + table_html(sim["plain"]["earnings"], formats={"weekly_earnings": ".2f", "pay_per_hour": ".2f"})
+        + "</div><div><h3>With the four-fifths rule</h3>"
+        + _ll144_table(sim["fair"]["audit"].groups)
+        + table_html(sim["fair"]["earnings"], formats={"weekly_earnings": ".2f", "pay_per_hour": ".2f"})
+        + "</div></div><p class='muted'>Selection parity is not pay parity: the second table of each column "
+        "gives weekly earnings and pay per hour by group over the run.</p>",
         "<h2 id='stories'>Three workers</h2>",
         "<p>Each story follows every simulated worker who started in the category and compares the two worlds "
         "(the same people, the same draws, with and without AI).</p>",
