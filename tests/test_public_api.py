@@ -46,6 +46,7 @@ EXPECTED = {
     ],
     "gigshift.report": ["DemoResult", "atlas_html", "run_demo", "write_atlas_report"],
     "gigshift.audit": ["AuditResult", "GapResult", "PayGapResult", "audit", "concentration", "pay_gap", "rating_gap"],
+    "gigshift.insights": ["MarketFolder", "MarketInsights", "TrendsResult", "market", "read_folder", "trends"],
     "gigshift.impact": [
         "ImpactResult",
         "attach_exposure",
@@ -109,7 +110,7 @@ def test_engines_do_not_import_faces():
     from pathlib import Path
 
     root = Path(importlib.import_module("gigshift").__file__).parent
-    engines = ("taxonomy", "market", "allocate", "audit", "simulate", "impact", "advise")
+    engines = ("taxonomy", "market", "allocate", "audit", "simulate", "impact", "advise", "insights")
     for path in [p for engine in engines for p in (root / engine).rglob("*.py")]:
         tree = ast.parse(path.read_text())
         imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]

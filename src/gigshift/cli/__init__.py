@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+import gigshift.cli._insights as _insights
 from gigshift.cli import _advise, _allocate, _atlas, _audit, _data, _demo, _exposure, _impact, _market, _simulate
 from gigshift.cli._common import debug, err
 
@@ -26,6 +27,7 @@ app.add_typer(_exposure.app, name="exposure")
 app.add_typer(_data.app, name="data")
 app.add_typer(_advise.app, name="advise")
 app.add_typer(_market.app, name="market")
+app.add_typer(_insights.app, name="insights")
 app.add_typer(_allocate.app, name="allocate")
 app.command("explain")(_allocate.explain_command)
 app.command("audit")(_audit.audit_command)
