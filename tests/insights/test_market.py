@@ -300,6 +300,12 @@ def test_simulation_folder(folders):
     assert (joined["n_tasks_posted"] == joined["posted"]).all() and (joined["n_tasks_filled"] == joined["filled"]).all()
     assert (joined["week_start"] == joined["date"]).all()
     assert any("time to fill is not recorded by the simulator" in n for n in result.notes)
+    # weeks that posted nothing have no bids per task or fill rate: null, never NaN
+    floats = [c for c, t in result.activity.schema.items() if t == pl.Float64]
+    assert result.activity.select(pl.col(floats).is_nan().sum()).sum_horizontal().item() == 0
+    quiet = joined.filter(pl.col("posted") == 0)
+    assert quiet.height and quiet["bids_per_task"].null_count() == quiet["fill_rate"].null_count() == quiet.height
+    assert result.summary()["bids_per_task"].is_nan().sum() == 0
     body = json.loads(result.to_json())
     assert {"activity", "prices", "preferences", "notes", "provenance"} <= body.keys()
 

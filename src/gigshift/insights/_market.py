@@ -117,7 +117,10 @@ class MarketInsights:
             n_tasks_filled=pl.col("n_tasks_filled").sum()
             if self.activity["n_tasks_filled"].null_count() == 0
             else pl.lit(None, dtype=pl.Int64),
-            bids_per_task=(pl.col("bids_per_task") * pl.col("n_tasks_posted")).sum() / pl.col("n_tasks_posted").sum(),
+            bids_per_task=pl.when(pl.col("bids_per_task").is_not_null().any()).then(
+                (pl.col("bids_per_task") * pl.col("n_tasks_posted")).sum()
+                / pl.col("n_tasks_posted").filter(pl.col("bids_per_task").is_not_null()).sum()
+            ),
             n_weeks=pl.len(),
         )
         act = act.with_columns(fill_rate=pl.col("n_tasks_filled") / pl.col("n_tasks_posted"))
@@ -509,7 +512,11 @@ def _activity(
             notes.append(f"activity summed over {n_rep} simulation replicates (fill rate and bids per task pooled)")
         date = pl.col("date").min() if "date" in cats.columns else pl.lit(None, dtype=pl.Date)
         bids_expr = (
-            (pl.col("bids_per_task") * pl.col("posted")).sum() / pl.col("posted").sum()
+            # weighted by tasks posted, over the weeks (and replicates) that posted any; null when none did
+            pl.when((pl.col("posted") * pl.col("bids_per_task").is_not_null()).sum() > 0).then(
+                (pl.col("bids_per_task") * pl.col("posted")).sum()
+                / pl.col("posted").filter(pl.col("bids_per_task").is_not_null()).sum()
+            )
             if "bids_per_task" in cats.columns
             else pl.lit(None, dtype=pl.Float64)
         )
