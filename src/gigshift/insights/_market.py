@@ -459,7 +459,9 @@ def _facts(
             n_bids = bids.group_by("task_id").agg(n_bids=pl.len().cast(pl.Int64))
             facts = facts.join(n_bids, on="task_id", how="left").with_columns(pl.col("n_bids").fill_null(0))
             if "winner_worker_id" in facts.columns and bids.get_column("bid_at").null_count() < bids.height:
-                won_at = bids.select("task_id", winner_worker_id="worker_id", won_at="bid_at")
+                # a worker's first bid on the task (a re-bid must not count the task twice)
+                won_at = bids.group_by("task_id", "worker_id").agg(won_at=pl.col("bid_at").min())
+                won_at = won_at.rename({"worker_id": "winner_worker_id"})
                 facts = facts.join(won_at, on=["task_id", "winner_worker_id"], how="left").with_columns(
                     time_to_fill_hours=(pl.col("won_at") - pl.col("posted_at")).dt.total_seconds() / 3600
                 )
