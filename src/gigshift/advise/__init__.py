@@ -1,4 +1,5 @@
-"""Career advice for gig workers: similar occupations, less-exposed career paths, and working with AI.
+"""Career advice for gig workers: similar occupations, less-exposed career paths, working with AI, and
+what a market says about niches, rates and peers.
 
 Everything rests on the atlas (``gigshift.taxonomy``): O*NET 29.3 tasks, activities, titles, skills and
 tools for the similarity; the published exposure scores (Eloundou et al. 2024) under both lenses;
@@ -10,11 +11,15 @@ matches, weighted by match score).
 - :func:`paths`: destinations that are less exposed, well paid and close enough, ranked jointly, each
   with what to learn, and the search widened (and said so) when too few qualify;
 - :func:`skill_levers`: the single tools and activities that open the most such paths;
-- :func:`tasks`: the worker's tasks split into what AI can do, what it speeds up, and the human edge.
+- :func:`tasks`: the worker's tasks split into what AI can do, what it speeds up, and the human edge;
+- :func:`price`: on a market (``gigshift.market``), a rate range for a worker profile from winning bids
+  (quantile regression), with its uncertainty, or the nearest category with enough data.
 """
 
+from gigshift.advise._market_results import PriceResult
 from gigshift.advise._origin import Origin, OriginKind
 from gigshift.advise._paths import SCORE_WEIGHTS, paths, preparation_cost, similar, skill_levers
+from gigshift.advise._price import price
 from gigshift.advise._results import PathsResult, SimilarResult, SkillLeversResult, TasksResult
 from gigshift.advise._tasks import tasks
 
@@ -23,11 +28,13 @@ __all__ = [
     "Origin",
     "OriginKind",
     "PathsResult",
+    "PriceResult",
     "SimilarResult",
     "SkillLeversResult",
     "TasksResult",
     "paths",
     "preparation_cost",
+    "price",
     "similar",
     "skill_levers",
     "tasks",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gigshift.cli._common import emit_json, err, fmt, out, user_errors
+from gigshift.cli._common import emit_json, err, fmt, out, read_any, renamed, user_errors
 
 app = typer.Typer(
     help="Career advice: less-exposed career paths, similar occupations, and working with AI in your tasks.",
@@ -165,3 +166,66 @@ def tasks_command(
         out.print(
             "\n[bold]Lead your profile with:[/] " + " · ".join(escape(t.rstrip(".")) for t in result.profile_lead)
         )
+
+
+# -- market-based advice ----------------------------------------------------------------------------------------------
+
+_MARKET = typer.Option(..., "--market", help="Market folder: workers, tasks, bids (.parquet or .csv).")
+
+
+def _read_market(directory: Path):  # type: ignore[no-untyped-def]
+    """The market in ``directory`` and its assignments (``assignments.parquet``/``.csv``) when it holds them."""
+    from gigshift._errors import GigshiftError
+    from gigshift.market import read_market
+
+    market = read_market(directory)
+    found = [
+        directory / f"assignments.{ext}" for ext in ("parquet", "csv") if (directory / f"assignments.{ext}").is_file()
+    ]
+    if len(found) > 1:
+        raise GigshiftError(f"{directory}: holds both assignments.parquet and assignments.csv; keep one")
+    return market, (read_any(found[0], name="assignments") if found else None), (found[0].name if found else None)
+
+
+@app.command("price")
+def price_command(
+    market_dir: Path = _MARKET,
+    category: str = typer.Option(..., "--category", help="Gig category slug (see `gigshift categories`)."),
+    rating: float | None = typer.Option(None, "--rating", min=1.0, max=5.0, help="Your rating (1-5); none yet: omit."),
+    jobs: int = typer.Option(0, "--jobs", min=0, help="Jobs you have completed."),
+    as_json: bool = _JSON,
+) -> None:
+    """A suggested hourly rate range for your profile, from winning bids on similar tasks in a market."""
+    from gigshift.advise import price
+
+    with user_errors():
+        market, assignments, name = _read_market(market_dir)
+        try:
+            result = price(market, category=category, rating=rating, jobs=jobs, assignments=assignments, seed=0)
+        except Exception as exc:
+            raise renamed(exc, {"assignments": name or "assignments"}) from None
+    if as_json:
+        emit_json(result.to_json())
+        return
+    out.print(f"[bold]Rate for {escape(result.category_name)}[/] ({result.category})", highlight=False)
+    out.print(result.headline(), style=None if result.is_enough else "yellow", highlight=False, markup=False)
+    if result.is_enough:
+        table = Table(title=f"Hourly rate, {result.confidence:.0%} confidence intervals", title_justify="left")
+        for col in ("", "rate", "CI"):
+            table.add_column(col, justify="left" if col == "" else "right")
+        labels = ("low end", "median", "high end")
+        for label, r in zip(labels, result.range.iter_rows(named=True), strict=True):
+            table.add_row(
+                f"{label} ({r['quantile']:.0%})", f"${r['rate_usd']:,.2f}", f"${r['ci_lo']:,.2f} – ${r['ci_hi']:,.2f}"
+            )
+        out.print(table)
+    elif result.nearest.height:
+        first = result.nearest.row(0, named=True)
+        out.print(
+            f"try: gigshift advise price --market {market_dir} --category {first['slug']}",
+            style="dim",
+            highlight=False,
+            markup=False,
+        )
+    for note in result.notes[1:]:
+        out.print(f"· {note}", style="dim", highlight=False, markup=False)

@@ -1,0 +1,123 @@
+"""Result objects of the market-based advice (niches, price, peers): tidy tables plus provenance."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from gigshift._html import esc, table_html
+from gigshift._provenance import Provenance
+from gigshift._tables import finite
+
+
+def _dumps(body: dict[str, object]) -> str:
+    return json.dumps(finite(body), allow_nan=False, ensure_ascii=False, default=str)
+
+
+def _usd(value: float | None) -> str:
+    return "–" if value is None else f"${value:,.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceResult:
+    """A suggested hourly rate range for one profile in one category, or why there is none.
+
+    ``range`` has one row per quantile (the range's lower end, the median, its upper end): ``rate_usd``
+    with the confidence interval ``ci_lo, ci_hi`` and ``se_log`` (standard error of the log rate).
+    It is empty when ``is_enough`` is false (too few winning bids); ``nearest`` then lists the closest
+    categories that have enough. ``coefficients`` holds the quantile regressions (log rate per unit).
+    """
+
+    category: str
+    category_name: str
+    profile: dict[str, object]
+    coverage: float
+    confidence: float
+    sample: dict[str, object]
+    nearest: pl.DataFrame  # slug, name, mode, similarity, n_winning_bids
+    is_enough: bool
+    range: pl.DataFrame
+    coefficients: pl.DataFrame
+    notes: tuple[str, ...]
+    provenance: Provenance = field(repr=False)
+    adjustment: float | None = None  # median for this profile / median for the typical winner - 1
+
+    def tidy(self) -> pl.DataFrame:
+        return self.range
+
+    @property
+    def low(self) -> float | None:
+        return self.range["rate_usd"][0] if self.is_enough else None
+
+    @property
+    def median(self) -> float | None:
+        return self.range["rate_usd"][1] if self.is_enough else None
+
+    @property
+    def high(self) -> float | None:
+        return self.range["rate_usd"][2] if self.is_enough else None
+
+    def to_dict(self) -> dict[str, object]:
+        suggested = None
+        if self.is_enough:
+            rows = self.range.to_dicts()
+            suggested = {
+                "coverage": self.coverage,
+                "low_usd_hourly": rows[0]["rate_usd"],
+                "median_usd_hourly": rows[1]["rate_usd"],
+                "high_usd_hourly": rows[2]["rate_usd"],
+                "confidence": self.confidence,
+                "low_ci": [rows[0]["ci_lo"], rows[0]["ci_hi"]],
+                "median_ci": [rows[1]["ci_lo"], rows[1]["ci_hi"]],
+                "high_ci": [rows[2]["ci_lo"], rows[2]["ci_hi"]],
+                "adjustment_vs_typical_winner": self.adjustment,
+            }
+        return {
+            "category": self.category,
+            "category_name": self.category_name,
+            "profile": self.profile,
+            "is_enough": self.is_enough,
+            "range": suggested,
+            "quantiles": self.range.to_dicts(),
+            "sample": self.sample,
+            "nearest": self.nearest.to_dicts(),
+            "coefficients": self.coefficients.to_dicts(),
+            "notes": list(self.notes),
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return _dumps(self.to_dict())
+
+    def headline(self) -> str:
+        return self.notes[0]
+
+    def to_markdown(self) -> str:
+        lines = [f"**Rate for {self.category_name} ({self.category})**", "", self.headline(), ""]
+        if self.is_enough:
+            lines += ["| quantile | rate (USD/h) | CI |", "| --- | --- | --- |"]
+            lines += [
+                f"| {r['quantile']:.2f} | {r['rate_usd']:.2f} | {r['ci_lo']:.2f} to {r['ci_hi']:.2f} |"
+                for r in self.range.iter_rows(named=True)
+            ]
+        lines += ["", *[f"- {n}" for n in self.notes[1:]]]
+        return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        """An HTML fragment for reports: the headline, the range with its intervals, and the notes."""
+        parts = [f"<p><strong>{esc(self.headline())}</strong></p>"]
+        if self.is_enough:
+            shown = self.range.select(
+                pl.format("{}th percentile", (pl.col("quantile") * 100).round(0).cast(pl.Int64)).alias("quantile"),
+                "rate_usd",
+                pl.col("ci_lo").alias(f"{self.confidence:.0%} CI low"),
+                pl.col("ci_hi").alias(f"{self.confidence:.0%} CI high"),
+            )
+            parts.append(table_html(shown, formats={c: ".2f" for c in shown.columns[1:]}))
+        elif self.nearest.height:
+            parts.append(table_html(self.nearest, formats={"similarity": ".2f"}))
+        if len(self.notes) > 1:
+            parts.append("<ul>" + "".join(f"<li class='muted'>{esc(n)}</li>" for n in self.notes[1:]) + "</ul>")
+        return "\n".join(parts)
