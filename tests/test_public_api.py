@@ -9,15 +9,18 @@ import pytest
 EXPECTED = {
     "gigshift": ["GigshiftError", "InputError", "NotFoundError", "__version__"],
     "gigshift.advise": [
+        "PEER_WEIGHTS",
         "SCORE_WEIGHTS",
         "Origin",
         "OriginKind",
         "PathsResult",
+        "PeersResult",
         "PriceResult",
         "SimilarResult",
         "SkillLeversResult",
         "TasksResult",
         "paths",
+        "peers",
         "preparation_cost",
         "price",
         "similar",

@@ -1,4 +1,4 @@
-"""``gigshift advise price`` on market folders: JSON equal to the API, tables, files
+"""``gigshift advise price|peers|niches|report`` on market folders: JSON equal to the API, tables, files
 written, and bad folders named with exit code 2."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from gigshift.advise import price
+from gigshift.advise import peers, price
 from gigshift.cli import app
 from gigshift.market import read_market, synthetic
 
@@ -132,8 +132,11 @@ def _broken(tmp_path, market_dir, how: str):
 )
 @pytest.mark.parametrize(
     "command",
-    [["price", "--category", "web-dev"]],
-    ids=["price"],
+    [
+        ["price", "--category", "web-dev"],
+        ["peers", "--out", "OUT/p.csv"],
+    ],
+    ids=["price", "peers"],
 )
 def test_bad_market_folder_is_named(tmp_path, market_dir, how, message, command):
     folder = _broken(tmp_path, market_dir, how)
@@ -144,3 +147,34 @@ def test_bad_market_folder_is_named(tmp_path, market_dir, how, message, command)
     if how == "bad-row":
         assert "column 'budget_usd'" in result.stderr and "'lots'" in result.stderr
     assert not (tmp_path / "p.csv").exists()
+
+
+# -- peers ------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_peers_writes_one_row_per_entrant(tmp_path, market_dir, market, suffix):
+    out = tmp_path / f"pairs{suffix}"
+    result = run("peers", "--market", str(market_dir), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    written = pl.read_csv(out) if suffix == ".csv" else pl.read_parquet(out)
+    api = peers(market)
+    assert written.height == api.matches.height
+    assert written["entrant_id"].to_list() == api.matches["entrant_id"].to_list()
+    assert written["mentor_id"].to_list() == api.matches["mentor_id"].to_list()
+    assert f"{api.pairs.height} of {api.matches.height} entrants matched" in result.stdout.replace("\n", " ")
+
+
+def test_peers_json_summary(tmp_path, market_dir, market):
+    out = tmp_path / "pairs.parquet"
+    result = run("peers", "--market", str(market_dir), "--out", str(out), "--json")
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["summary"] == json.loads(peers(market).to_json())["summary"]
+    assert body["out"] == str(out)
+
+
+def test_peers_bad_out_suffix(tmp_path, market_dir):
+    result = run("peers", "--market", str(market_dir), "--out", str(tmp_path / "pairs.xlsx"))
+    assert result.exit_code == 2
+    assert "expected a .csv or .parquet file" in result.stderr

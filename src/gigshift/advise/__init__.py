@@ -13,26 +13,32 @@ matches, weighted by match score).
 - :func:`skill_levers`: the single tools and activities that open the most such paths;
 - :func:`tasks`: the worker's tasks split into what AI can do, what it speeds up, and the human edge;
 - :func:`price`: on a market (``gigshift.market``), a rate range for a worker profile from winning bids
-  (quantile regression), with its uncertainty, or the nearest category with enough data.
+  (quantile regression), with its uncertainty, or the nearest category with enough data;
+- :func:`peers`: entrants matched with experienced workers as mentors (``gigshift.allocate`` with
+  capacities and its fairness options), each match explained.
 """
 
-from gigshift.advise._market_results import PriceResult
+from gigshift.advise._market_results import PeersResult, PriceResult
 from gigshift.advise._origin import Origin, OriginKind
 from gigshift.advise._paths import SCORE_WEIGHTS, paths, preparation_cost, similar, skill_levers
+from gigshift.advise._peers import PEER_WEIGHTS, peers
 from gigshift.advise._price import price
 from gigshift.advise._results import PathsResult, SimilarResult, SkillLeversResult, TasksResult
 from gigshift.advise._tasks import tasks
 
 __all__ = [
+    "PEER_WEIGHTS",
     "SCORE_WEIGHTS",
     "Origin",
     "OriginKind",
     "PathsResult",
+    "PeersResult",
     "PriceResult",
     "SimilarResult",
     "SkillLeversResult",
     "TasksResult",
     "paths",
+    "peers",
     "preparation_cost",
     "price",
     "similar",

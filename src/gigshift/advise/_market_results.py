@@ -121,3 +121,78 @@ class PriceResult:
         if len(self.notes) > 1:
             parts.append("<ul>" + "".join(f"<li class='muted'>{esc(n)}</li>" for n in self.notes[1:]) + "</ul>")
         return "\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class PeersResult:
+    """Entrants matched with mentors, with the reasons, the mentors' loads and the candidate edges.
+
+    ``matches`` has one row per entrant (``outcome``: matched, mentors_full or no_candidate): the
+    mentor, the shared category, the score and its components, the mentor's rank among the entrant's
+    candidates, the runner-up and the margin over it, and ``why``. ``mentors`` has one row per mentor
+    (capacity, mentees, candidate entrants); ``edges`` every scored candidate pair the solver saw.
+    ``fairness`` holds selection rates per group when a fairness attribute was given.
+    """
+
+    matches: pl.DataFrame
+    mentors: pl.DataFrame
+    edges: pl.DataFrame
+    objective: float
+    fairness: pl.DataFrame | None
+    price_of_fairness_pct: float | None
+    settings: dict[str, object]
+    notes: tuple[str, ...]
+    provenance: Provenance = field(repr=False)
+
+    def tidy(self) -> pl.DataFrame:
+        return self.matches
+
+    @property
+    def pairs(self) -> pl.DataFrame:
+        """The matched pairs only."""
+        return self.matches.filter(pl.col("outcome") == "matched")
+
+    def summary(self) -> dict[str, object]:
+        counts = dict(self.matches.group_by("outcome").len().iter_rows())
+        return {
+            "n_entrants": self.matches.height,
+            "n_matched": counts.get("matched", 0),
+            "n_mentors_full": counts.get("mentors_full", 0),
+            "n_no_candidate": counts.get("no_candidate", 0),
+            "n_mentors": self.mentors.height,
+            "n_mentors_used": self.mentors.filter(pl.col("n_mentees") > 0).height,
+            "n_candidate_pairs": self.edges.height,
+            "objective": self.objective,
+            "price_of_fairness_pct": self.price_of_fairness_pct,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "summary": self.summary(),
+            "matches": self.matches.to_dicts(),
+            "mentors": self.mentors.to_dicts(),
+            "fairness": None if self.fairness is None else self.fairness.to_dicts(),
+            "settings": self.settings,
+            "notes": list(self.notes),
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return _dumps(self.to_dict())
+
+    def to_markdown(self) -> str:
+        lines = ["**Peers**", "", *[f"- {n}" for n in self.notes], "", "| entrant | mentor | category | score | why |"]
+        lines.append("| --- | --- | --- | --- | --- |")
+        lines += [
+            f"| {r['entrant_id']} | {r['mentor_id']} | {r['category']} | {r['score']:.3f} | {r['why']} |"
+            for r in self.pairs.iter_rows(named=True)
+        ]
+        return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        """An HTML fragment: the notes and the matched pairs with their reasons."""
+        parts = ["<ul>" + "".join(f"<li>{esc(n)}</li>" for n in self.notes) + "</ul>"]
+        if self.pairs.height:
+            shown = self.pairs.select("entrant_id", "mentor_id", "category", "score", "rank", "margin", "why")
+            parts.append(table_html(shown, formats={"score": ".3f", "margin": ".3f"}))
+        return "\n".join(parts)

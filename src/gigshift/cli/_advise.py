@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gigshift.cli._common import emit_json, err, fmt, out, read_any, renamed, user_errors
+from gigshift.cli._common import emit_json, err, fmt, out, read_any, renamed, user_errors, write_table_atomic
 
 app = typer.Typer(
     help="Career advice: less-exposed career paths, similar occupations, and working with AI in your tasks.",
@@ -229,3 +229,47 @@ def price_command(
         )
     for note in result.notes[1:]:
         out.print(f"· {note}", style="dim", highlight=False, markup=False)
+
+
+@app.command("peers")
+def peers_command(
+    market_dir: Path = _MARKET,
+    out_path: Path = typer.Option(..., "--out", help="Where to write the matches (.csv or .parquet)."),
+    as_json: bool = typer.Option(False, "--json", help="Write the summary as JSON to stdout."),
+) -> None:
+    """Match workers entering a category with experienced workers in it, as mentors; write one row per entrant."""
+    import json
+
+    import polars as pl
+
+    from gigshift._errors import GigshiftError
+    from gigshift.advise import peers
+
+    with user_errors():
+        suffix = out_path.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise GigshiftError(
+                f"--out {out_path.name}: expected a .csv or .parquet file, got {suffix or 'no suffix'!r}"
+            )
+        market, _, _ = _read_market(market_dir)
+        result = peers(market)
+    table = result.tidy()
+    if suffix == ".csv":
+        table = table.with_columns(pl.col("categories").list.join(";"))
+    write_table_atomic(table, out_path)
+    if as_json:
+        emit_json(json.dumps({"summary": result.summary(), "out": str(out_path), "notes": list(result.notes)}))
+        return
+    s = result.summary()
+    out.print(
+        f"[bold]{s['n_matched']}[/] of {s['n_entrants']} entrants matched with {s['n_mentors_used']} of "
+        f"{s['n_mentors']} mentors; {s['n_mentors_full']} found every candidate mentor full, "
+        f"{s['n_no_candidate']} had no experienced worker in their categories -> {out_path}",
+        highlight=False,
+    )
+    view = Table(title="First matches", title_justify="left")
+    for col in ("entrant", "mentor", "category", "score", "why"):
+        view.add_column(col, justify="right" if col == "score" else "left")
+    for r in result.pairs.head(8).iter_rows(named=True):
+        view.add_row(r["entrant_id"], r["mentor_id"], r["category"], f"{r['score']:.3f}", r["why"])
+    out.print(view)
