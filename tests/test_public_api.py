@@ -9,8 +9,10 @@ import pytest
 EXPECTED = {
     "gigshift": ["GigshiftError", "InputError", "NotFoundError", "__version__"],
     "gigshift.advise": [
+        "NICHE_WEIGHTS",
         "PEER_WEIGHTS",
         "SCORE_WEIGHTS",
+        "NichesResult",
         "Origin",
         "OriginKind",
         "PathsResult",
@@ -19,6 +21,7 @@ EXPECTED = {
         "SimilarResult",
         "SkillLeversResult",
         "TasksResult",
+        "niches",
         "paths",
         "peers",
         "preparation_cost",

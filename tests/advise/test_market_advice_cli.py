@@ -135,8 +135,9 @@ def _broken(tmp_path, market_dir, how: str):
     [
         ["price", "--category", "web-dev"],
         ["peers", "--out", "OUT/p.csv"],
+        ["niches", "--worker", "w0001"],
     ],
-    ids=["price", "peers"],
+    ids=["price", "peers", "niches"],
 )
 def test_bad_market_folder_is_named(tmp_path, market_dir, how, message, command):
     folder = _broken(tmp_path, market_dir, how)
@@ -178,3 +179,34 @@ def test_peers_bad_out_suffix(tmp_path, market_dir):
     result = run("peers", "--market", str(market_dir), "--out", str(tmp_path / "pairs.xlsx"))
     assert result.exit_code == 2
     assert "expected a .csv or .parquet file" in result.stderr
+
+
+# -- niches -----------------------------------------------------------------------------------------------------------
+
+
+def test_niches_json_equals_the_api(market_dir, market):
+    from gigshift.advise import niches
+
+    result = run("niches", "--market", str(market_dir), "--worker", "w0001", "--json")
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body == json.loads(niches(market, worker_id="w0001", seed=0).to_json())
+    assert body["worker"]["worker_id"] == "w0001"
+
+
+def test_niches_table_explains_the_top_niches(market_dir, market):
+    from gigshift.advise import niches
+
+    api = niches(market, worker_id="w0002", seed=0)
+    result = run("niches", "--market", str(market_dir), "--worker", "w0002")
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "Niches for w0002" in text and "Niches, best first" in text
+    assert "Lifted most by" in text
+    assert api.niches["label"][0].split(":")[0][:12] in text
+
+
+def test_niches_unknown_worker_lists_the_closest(market_dir):
+    result = run("niches", "--market", str(market_dir), "--worker", "w01")
+    assert result.exit_code == 2
+    assert "unknown worker 'w01'; closest: w0001" in result.stderr

@@ -12,13 +12,16 @@ matches, weighted by match score).
   with what to learn, and the search widened (and said so) when too few qualify;
 - :func:`skill_levers`: the single tools and activities that open the most such paths;
 - :func:`tasks`: the worker's tasks split into what AI can do, what it speeds up, and the human edge;
-- :func:`price`: on a market (``gigshift.market``), a rate range for a worker profile from winning bids
+- :func:`niches`: on a market (``gigshift.market``), the categories and skill clusters a worker could
+  serve, ranked on demand growth, competition, AI substitution exposure and pay, each explained;
+- :func:`price`: a rate range for a worker profile from the winning bids of a category
   (quantile regression), with its uncertainty, or the nearest category with enough data;
 - :func:`peers`: entrants matched with experienced workers as mentors (``gigshift.allocate`` with
   capacities and its fairness options), each match explained.
 """
 
-from gigshift.advise._market_results import PeersResult, PriceResult
+from gigshift.advise._market_results import NichesResult, PeersResult, PriceResult
+from gigshift.advise._niches import NICHE_WEIGHTS, niches
 from gigshift.advise._origin import Origin, OriginKind
 from gigshift.advise._paths import SCORE_WEIGHTS, paths, preparation_cost, similar, skill_levers
 from gigshift.advise._peers import PEER_WEIGHTS, peers
@@ -27,8 +30,10 @@ from gigshift.advise._results import PathsResult, SimilarResult, SkillLeversResu
 from gigshift.advise._tasks import tasks
 
 __all__ = [
+    "NICHE_WEIGHTS",
     "PEER_WEIGHTS",
     "SCORE_WEIGHTS",
+    "NichesResult",
     "Origin",
     "OriginKind",
     "PathsResult",
@@ -37,6 +42,7 @@ __all__ = [
     "SimilarResult",
     "SkillLeversResult",
     "TasksResult",
+    "niches",
     "paths",
     "peers",
     "preparation_cost",

@@ -196,3 +196,110 @@ class PeersResult:
             shown = self.pairs.select("entrant_id", "mentor_id", "category", "score", "rank", "margin", "why")
             parts.append(table_html(shown, formats={"score": ".3f", "margin": ".3f"}))
         return "\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class NichesResult:
+    """The niches a worker could serve on a market, best first, with every component and the reasons.
+
+    ``niches`` has one row per niche (``kind``: category or skill): its ``rank``, ``score``, the
+    components ``score_demand``, ``score_competition``, ``score_exposure``, ``score_pay`` (each in
+    [0, 1]; score = sum of weight x component), the figures behind them and ``why``. ``n_candidates``
+    counts every niche the worker could serve (``niches`` holds the top ones).
+    """
+
+    worker: dict[str, object]
+    niches: pl.DataFrame
+    n_candidates: int
+    weights: dict[str, float]
+    settings: dict[str, object]
+    notes: tuple[str, ...]
+    provenance: Provenance = field(repr=False)
+
+    def tidy(self) -> pl.DataFrame:
+        return self.niches
+
+    def components(self) -> pl.DataFrame:
+        """Long table: one row per niche and component, with its weight and its contribution to the score."""
+        long = self.niches.select("rank", "niche_id", *(f"score_{k}" for k in self.weights)).unpivot(
+            index=["rank", "niche_id"], variable_name="component", value_name="value"
+        )
+        long = long.with_columns(pl.col("component").str.strip_prefix("score_"))
+        weights = pl.DataFrame({"component": list(self.weights), "weight": list(self.weights.values())})
+        return (
+            long.join(weights, on="component")
+            .with_columns(contribution=pl.col("weight") * pl.col("value"))
+            .sort("rank", "component")
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        components = tuple(self.weights)
+        metrics = (
+            "n_tasks",
+            "market_growth_pct",
+            "oli_trend_pct",
+            "bls_change_pct",
+            "bids_per_task",
+            "workers_per_task",
+            "ai_substitution_share",
+            "exposure_beta",
+            "median_winning_rate_usd",
+            "n_won",
+            "pay_ratio",
+            "fit",
+        )
+        rows = [
+            {
+                "rank": r["rank"],
+                "niche_id": r["niche_id"],
+                "kind": r["kind"],
+                "category": r["category"],
+                "skill": r["skill"],
+                "label": r["label"],
+                "score": r["score"],
+                "components": {k: r[f"score_{k}"] for k in components},
+                "metrics": {m: r[m] for m in metrics},
+                "is_listed": r["is_listed"],
+                "why": r["why"],
+            }
+            for r in self.niches.iter_rows(named=True)
+        ]
+        return {
+            "worker": self.worker,
+            "niches": rows,
+            "n_candidates": self.n_candidates,
+            "weights": self.weights,
+            "settings": self.settings,
+            "notes": list(self.notes),
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return _dumps(self.to_dict())
+
+    def to_markdown(self) -> str:
+        lines = ["| # | niche | score | demand | competition | AI exposure | pay | why |"]
+        lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        lines += [
+            f"| {r['rank']} | {r['label']} | {r['score']:.2f} | {r['score_demand']:.2f} | "
+            f"{r['score_competition']:.2f} | {r['score_exposure']:.2f} | {r['score_pay']:.2f} | {r['why']} |"
+            for r in self.niches.iter_rows(named=True)
+        ]
+        return "\n".join([*[f"- {n}" for n in self.notes], "", *lines]) + "\n"
+
+    def to_html(self) -> str:
+        """An HTML fragment: the ranked niches with their components and reasons, then the notes."""
+        shown = self.niches.select(
+            "rank",
+            pl.col("label").alias("niche"),
+            "score",
+            pl.col("score_demand").alias("demand"),
+            pl.col("score_competition").alias("competition"),
+            pl.col("score_exposure").alias("AI exposure"),
+            pl.col("score_pay").alias("pay"),
+            pl.col("median_winning_rate_usd").alias("median rate (USD/h)"),
+            "why",
+        )
+        notes = "<ul>" + "".join(f"<li class='muted'>{esc(n)}</li>" for n in self.notes) + "</ul>"
+        table = table_html(shown, formats={c: ".2f" for c in shown.columns if c not in ("rank", "niche", "why")})
+        return (table if shown.height else "<p>No niche to rank (see the notes).</p>") + notes

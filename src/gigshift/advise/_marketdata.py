@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +45,17 @@ def check_market(market: object, *, caller: str):  # type: ignore[no-untyped-def
 
 
 def closest_ids(key: str, ids: pl.Series, *, n: int = 3) -> list[str]:
-    """The ``n`` ids closest to ``key`` (difflib), for 'unknown id' messages."""
-    return difflib.get_close_matches(str(key), ids.cast(pl.String).to_list(), n=n, cutoff=0.5)
+    """The ``n`` ids closest to ``key``, for 'unknown id' messages: first an id that differs only in the
+    zero-padding of its number (``w07`` -> ``w0007``), then by difflib similarity."""
+    values = ids.cast(pl.String).drop_nulls()
+    match = re.fullmatch(r"(\D*)0*(\d+)(\D*)", key.strip())
+    same_number: list[str] = []
+    if match:
+        head, number, tail = match.groups()
+        pattern = f"^{re.escape(head)}0*{number}{re.escape(tail)}$"
+        same_number = values.filter(values.str.contains(pattern)).sort().head(n).to_list()
+    close = difflib.get_close_matches(str(key), values.to_list(), n=n, cutoff=0.5)
+    return list(dict.fromkeys([*same_number, *close]))[:n]
 
 
 def find_worker(market, worker_id: object, *, caller: str) -> dict[str, object]:  # type: ignore[no-untyped-def]

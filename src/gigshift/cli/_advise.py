@@ -187,6 +187,52 @@ def _read_market(directory: Path):  # type: ignore[no-untyped-def]
     return market, (read_any(found[0], name="assignments") if found else None), (found[0].name if found else None)
 
 
+@app.command("niches")
+def niches_command(
+    market_dir: Path = _MARKET,
+    worker: str = typer.Option(..., "--worker", help="Your worker id in the market."),
+    top: int = typer.Option(10, "--top", min=1, max=100, help="How many niches to show."),
+    as_json: bool = _JSON,
+) -> None:
+    """The niches (categories and skill clusters) you could serve, ranked on demand, competition, AI and pay."""
+    from gigshift.advise import niches
+
+    with user_errors():
+        market, assignments, name = _read_market(market_dir)
+        try:
+            result = niches(market, worker_id=worker, top=top, assignments=assignments, seed=0)
+        except Exception as exc:
+            raise renamed(exc, {"assignments": name or "assignments"}) from None
+    if as_json:
+        emit_json(result.to_json())
+        return
+    w = result.worker
+    out.print(
+        f"[bold]Niches for {escape(str(w['worker_id']))}[/] ({', '.join(w['categories'])}; "
+        f"{len(w['skills'])} skills): {result.n_candidates} you could serve, best {result.niches.height} shown",
+        highlight=False,
+    )
+    table = Table(title="Niches, best first", title_justify="left")
+    for col in ("#", "niche", "score", "demand", "competition", "AI exposure", "pay", "median rate"):
+        table.add_column(col, justify="left" if col == "niche" else "right")
+    for r in result.niches.iter_rows(named=True):
+        table.add_row(
+            str(r["rank"]),
+            r["label"] + ("" if r["is_listed"] else " (new to you)"),
+            f"{r['score']:.2f}",
+            f"{r['score_demand']:.2f}",
+            f"{r['score_competition']:.2f}",
+            f"{r['score_exposure']:.2f}",
+            f"{r['score_pay']:.2f}",
+            "–" if r["median_winning_rate_usd"] is None else f"${r['median_winning_rate_usd']:,.2f}/h",
+        )
+    out.print(table)
+    for r in result.niches.head(5).iter_rows(named=True):
+        out.print(f"[bold]{escape(r['label'])}[/]: {escape(r['why'])}", highlight=False)
+    for note in result.notes:
+        out.print(f"· {note}", style="dim", highlight=False, markup=False)
+
+
 @app.command("price")
 def price_command(
     market_dir: Path = _MARKET,
