@@ -118,10 +118,14 @@ def test_exposure_and_pay_components(market, worker, result):
 
 
 def test_only_niches_the_worker_could_serve(worker, result):
+    from gigshift.advise._marketdata import neighbour_categories
+
     skills = set(worker["skills"])
+    related = {s for c in worker["categories"] for s in neighbour_categories(c).head(8)["slug"].to_list()}
+    assert set(result.settings["related_categories"]) == related
     for r in result.niches.iter_rows(named=True):
         assert r["is_listed"] == (r["category"] in worker["categories"])
-        assert r["is_listed"] or r["fit"] >= 0.25
+        assert r["is_listed"] or (r["fit"] >= 0.25 and r["category"] in related)
         if r["kind"] == "skill":
             assert r["skill"] in skills
     assert set(worker["categories"]) & set(result.niches["category"].to_list())
@@ -221,9 +225,46 @@ def test_weights_change_the_ranking_as_asked(market, worker):
         ({"worker_id": "w0001", "min_fit": 2}, GigshiftError, "min_fit must be a number from 0 to 1"),
         ({"worker_id": "w0001", "weights": {"growth": 1}}, GigshiftError, "unknown weight"),
         ({"worker_id": "w0001", "top": 0}, GigshiftError, "top must be an integer >= 1"),
+        ({"worker_id": "w0001", "n_related": -1}, GigshiftError, "n_related must be an integer >= 0"),
     ],
-    ids=["unknown-worker", "both", "neither", "unknown-category", "categories-string", "min-fit", "weights", "top"],
+    ids=[
+        "unknown-worker",
+        "both",
+        "neither",
+        "unknown-category",
+        "categories-string",
+        "min-fit",
+        "weights",
+        "top",
+        "n-related",
+    ],
 )
 def test_bad_input_is_named(market, kwargs, error, match):
     with pytest.raises(error, match=match):
         niches(market, **kwargs)
+
+
+def test_fit_weights_each_skill_by_how_specific_it_is(market, worker, result):
+    """Recompute a category niche's fit by hand: idf-weighted share of each task's skills the worker has."""
+    row = result.niches.filter(pl.col("kind") == "category").row(0, named=True)
+    tasks = market.tasks.select("task_id", "category", "required_skills")
+    n_categories = tasks["category"].n_unique()
+    df: dict[str, set[str]] = {}
+    for category, skills in tasks.select("category", "required_skills").iter_rows():
+        for s in skills:
+            df.setdefault(s, set()).add(category)
+    idf = {s: math.log((1 + n_categories) / (1 + len(c))) for s, c in df.items()}
+    have = set(worker["skills"])
+    shares = []
+    for skills in tasks.filter(pl.col("category") == row["category"])["required_skills"].to_list():
+        skills = set(skills)
+        total = sum(idf[s] for s in skills)
+        if not skills:
+            shares.append(1.0)
+        elif total > 0:
+            shares.append(sum(idf[s] for s in skills & have) / total)
+        else:
+            shares.append(len(skills & have) / len(skills))
+    assert row["fit"] == pytest.approx(float(np.mean(shares)), abs=1e-12)
+    # a skill every category asks for adds nothing
+    assert min(idf.values()) >= 0

@@ -7,10 +7,14 @@ Niches
   for the skills the worker has. A skill niche holding every task of its category is left out (it is
   the category).
 
-A worker *could serve* a niche when it is in one of their categories, or when the worker has, on
-average over the niche's tasks, at least ``min_fit`` of the required skills (``fit``). A niche is
-ranked when the market posted at least ``min_niche_tasks`` tasks in it; thinner ones are named in the
-notes.
+A worker *could serve* a niche when it is in one of their categories, or when its category is one of
+the ``n_related`` closest to one of theirs (by the advice model's occupation similarity, same mode
+first) and the worker has, on average over the niche's tasks, at least ``min_fit`` of the required
+skills (``fit``), each skill weighted by how specific it is: ``log((1 + C) / (1 + c))`` for a skill
+required in ``c`` of the market's ``C`` categories, so a skill every category asks for (reading,
+listening) counts for nothing and a specialist tool for much (a task needing only such common skills
+counts them equally). A niche is ranked when the market posted at least ``min_niche_tasks`` tasks in
+it; thinner ones are named in the notes.
 
 Components (each in [0, 1], higher is better)
 ---------------------------------------------
@@ -47,7 +51,7 @@ from gigshift._errors import GigshiftError
 from gigshift._provenance import Provenance
 from gigshift._tables import check_positive_int
 from gigshift.advise._market_results import NichesResult
-from gigshift.advise._marketdata import check_market, find_worker, winning_bids
+from gigshift.advise._marketdata import check_market, find_worker, neighbour_categories, winning_bids
 
 _CALLER = "niches"
 #: Default weights of the niche score's components (normalised to sum to 1).
@@ -206,6 +210,7 @@ def niches(
     hourly_rate_usd: float | None = None,
     assignments: object | None = None,
     top: int = 10,
+    n_related: int = 8,
     min_fit: float = 0.25,
     min_niche_tasks: int = 10,
     weights: Mapping[str, float] | None = None,
@@ -228,9 +233,11 @@ def niches(
         the winners among the bids (as :func:`price` does).
     top : int, default=10
         Niches returned, best first.
+    n_related : int, default=8
+        Categories closest to each of the worker's (same mode first) that are searched beyond their own.
     min_fit : float, default=0.25
-        Share of a niche's required skills (mean over its tasks) the worker must have for a niche outside
-        their own categories.
+        Share of a niche's required skills (specificity-weighted mean over its tasks) the worker must have
+        for a niche outside their own categories.
     min_niche_tasks : int, default=10
         Fewest tasks posted for a niche to be ranked.
     weights : dict, optional
@@ -257,6 +264,8 @@ def niches(
     market = check_market(market, caller=_CALLER)
     profile = _worker_profile(market, worker_id, skills, categories, hourly_rate_usd)
     top = check_positive_int("top", top, caller=_CALLER)
+    if isinstance(n_related, bool) or not isinstance(n_related, int) or n_related < 0:
+        raise GigshiftError(f"{_CALLER}: n_related must be an integer >= 0; got {n_related!r}")
     min_niche_tasks = check_positive_int("min_niche_tasks", min_niche_tasks, caller=_CALLER)
     if isinstance(min_fit, bool) or not isinstance(min_fit, int | float) or not 0 <= min_fit <= 1:
         raise GigshiftError(f"{_CALLER}: min_fit must be a number from 0 to 1; got {min_fit!r}")
@@ -383,17 +392,35 @@ def niches(
         reference = float(won["hourly_rate_usd"].median()) if won.height else None
         reference_kind = "the market's median winning rate"
 
-    # fit: mean over the niche's tasks of the share of required skills the worker has
+    # fit: mean over the niche's tasks of the idf-weighted share of required skills the worker has
     have = pl.Series(profile["skills"], dtype=pl.String).implode()
+    required = (
+        tasks.select("task_id", "category", skill="required_skills").explode("skill").unique(["task_id", "skill"])
+    )
+    n_categories = tasks["category"].n_unique()
+    idf = (
+        required.drop_nulls("skill")
+        .group_by("skill")
+        .agg(n_cat=pl.col("category").n_unique())
+        .select("skill", idf=((1 + n_categories) / (1 + pl.col("n_cat"))).log())
+    )
+    has = pl.col("skill").is_in(have)
     match = (
-        tasks.select("task_id", "category", skill="required_skills")
-        .explode("skill")
+        required.join(idf, on="skill", how="left")
         .group_by("task_id", "category")
         .agg(
-            share=pl.when(pl.col("skill").is_not_null().sum() > 0)
-            .then(pl.col("skill").is_in(have).sum() / pl.col("skill").is_not_null().sum())
-            .otherwise(1.0),
+            n_req=pl.col("skill").is_not_null().sum(),
+            n_has=has.sum(),
+            idf_req=pl.col("idf").sum(),
+            idf_has=pl.col("idf").filter(has).sum(),
             skills=pl.col("skill").drop_nulls(),
+        )
+        .with_columns(
+            share=pl.when(pl.col("n_req") == 0)
+            .then(1.0)
+            .when(pl.col("idf_req") > 0)
+            .then(pl.col("idf_has") / pl.col("idf_req"))
+            .otherwise(pl.col("n_has") / pl.col("n_req"))
         )
         .sort("task_id")  # one summation order for the means below
     )
@@ -405,12 +432,16 @@ def niches(
         .group_by("niche_id")
         .agg(fit=pl.col("share").mean())
     )
+    related = sorted(
+        {slug for c in profile["categories"] for slug in neighbour_categories(c).head(n_related)["slug"].to_list()}
+    )
     pool = (
         ranked_pool.join(pay, on="niche_id", how="left")
         .join(pl.concat([fit_cat, fit_skill]), on="niche_id", how="left")
         .with_columns(
             pay_ratio=pl.col("median_winning_rate_usd") / reference if reference else pl.lit(None, dtype=pl.Float64),
             is_listed=pl.col("category").is_in(pl.Series(profile["categories"], dtype=pl.String).implode()),
+            is_related=pl.col("category").is_in(pl.Series(related, dtype=pl.String).implode()),
             has_skill=pl.col("skill").is_in(have),
         )
     )
@@ -425,10 +456,9 @@ def niches(
         score_pay=pay_score.fill_null(0.5),
     )
     pool = pool.with_columns(score=pl.sum_horizontal(*(pl.lit(w[k]) * pl.col(f"score_{k}") for k in _COMPONENTS)))
-    # in one of their categories, or enough of the skills; a skill niche also needs the skill itself
-    can_serve = (pl.col("is_listed") | (pl.col("fit") >= min_fit)) & (
-        (pl.col("kind") == "category") | pl.col("has_skill")
-    )
+    # in one of their categories, or a related one with enough of the skills; a skill niche also needs the skill
+    outside = pl.col("is_related") & (pl.col("fit") >= min_fit)
+    can_serve = (pl.col("is_listed") | outside) & ((pl.col("kind") == "category") | pl.col("has_skill"))
     candidates = pool.filter(can_serve).sort(["score", "niche_id"], descending=[True, False])
     n_candidates = candidates.height
     shown = candidates.head(top).with_columns(rank=pl.int_range(1, pl.len() + 1).cast(pl.Int64))
@@ -460,7 +490,7 @@ def niches(
         notes.append("the market has no bids: competition and pay are unknown (neutral 0.5)")
     if n_candidates == 0:
         notes.append(
-            f"no niche on this market fits: none of your categories has {min_niche_tasks} tasks, and no other "
+            f"no niche on this market fits: none of your categories has {min_niche_tasks} tasks, and no related "
             f"category's tasks need on average {min_fit:.0%} of their skills from yours"
         )
     columns = [
@@ -485,6 +515,7 @@ def niches(
         "pay_ratio",
         "fit",
         "is_listed",
+        "is_related",
         "mode",
         "online_class",
         "why",
@@ -506,7 +537,14 @@ def niches(
         niches=shown.select(columns),
         n_candidates=n_candidates,
         weights=w,
-        settings={"top": top, "min_fit": min_fit, "min_niche_tasks": min_niche_tasks, "n_weeks": n_weeks},
+        settings={
+            "top": top,
+            "n_related": n_related,
+            "min_fit": min_fit,
+            "min_niche_tasks": min_niche_tasks,
+            "n_weeks": n_weeks,
+            "related_categories": related,
+        },
         notes=tuple(notes),
         provenance=provenance,
     )
