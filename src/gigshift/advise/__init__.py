@@ -17,7 +17,8 @@ matches, weighted by match score).
 - :func:`price`: a rate range for a worker profile from the winning bids of a category
   (quantile regression), with its uncertainty, or the nearest category with enough data;
 - :func:`peers`: entrants matched with experienced workers as mentors (``gigshift.allocate`` with
-  capacities and its fairness options), each match explained.
+  capacities and its fairness options), each match explained;
+- :func:`career_card`: all of it on one self-contained HTML page for one worker's work.
 """
 
 from gigshift.advise._market_results import NichesResult, PeersResult, PriceResult
@@ -26,6 +27,7 @@ from gigshift.advise._origin import Origin, OriginKind
 from gigshift.advise._paths import SCORE_WEIGHTS, paths, preparation_cost, similar, skill_levers
 from gigshift.advise._peers import PEER_WEIGHTS, peers
 from gigshift.advise._price import price
+from gigshift.advise._report import CareerCard, career_card
 from gigshift.advise._results import PathsResult, SimilarResult, SkillLeversResult, TasksResult
 from gigshift.advise._tasks import tasks
 
@@ -33,6 +35,7 @@ __all__ = [
     "NICHE_WEIGHTS",
     "PEER_WEIGHTS",
     "SCORE_WEIGHTS",
+    "CareerCard",
     "NichesResult",
     "Origin",
     "OriginKind",
@@ -42,6 +45,7 @@ __all__ = [
     "SimilarResult",
     "SkillLeversResult",
     "TasksResult",
+    "career_card",
     "niches",
     "paths",
     "peers",

@@ -292,7 +292,9 @@ def niches(
     act = insight.activity
     cat_stats = act.group_by("category").agg(
         n_tasks=pl.col("n_tasks_posted").sum().cast(pl.Int64),
-        bids_per_task=(pl.col("bids_per_task") * pl.col("n_tasks_posted")).sum() / pl.col("n_tasks_posted").sum(),
+        # bids per task x tasks is a whole count of bids: rounded, its sum is exact in any order
+        bids_per_task=(pl.col("bids_per_task") * pl.col("n_tasks_posted")).round(0).sum()
+        / pl.col("n_tasks_posted").sum(),
         workers_per_task=pl.col("n_active_workers").sum() / pl.col("n_tasks_posted").sum(),
         _has_bids=pl.col("bids_per_task").is_not_null().any(),
     )
@@ -392,7 +394,9 @@ def niches(
         reference = float(won["hourly_rate_usd"].median()) if won.height else None
         reference_kind = "the market's median winning rate"
 
-    # fit: mean over the niche's tasks of the idf-weighted share of required skills the worker has
+    # fit: mean over the niche's tasks of the idf-weighted share of required skills the worker has. Float sums
+    # run in NumPy over rows sorted by task (bincount adds in array order): Polars' partitioned group sums
+    # may add in any order, and the same market must give the same bits.
     have = pl.Series(profile["skills"], dtype=pl.String).implode()
     required = (
         tasks.select("task_id", "category", skill="required_skills").explode("skill").unique(["task_id", "skill"])
@@ -404,40 +408,36 @@ def niches(
         .agg(n_cat=pl.col("category").n_unique())
         .select("skill", idf=((1 + n_categories) / (1 + pl.col("n_cat"))).log())
     )
-    has = pl.col("skill").is_in(have)
-    match = (
+    rows = (
         required.join(idf, on="skill", how="left")
-        .group_by("task_id", "category")
-        .agg(
-            n_req=pl.col("skill").is_not_null().sum(),
-            n_has=has.sum(),
-            idf_req=pl.col("idf").sum(),
-            idf_has=pl.col("idf").filter(has).sum(),
-            skills=pl.col("skill").drop_nulls(),
-        )
-        .with_columns(
-            share=pl.when(pl.col("n_req") == 0)
-            .then(1.0)
-            .when(pl.col("idf_req") > 0)
-            .then(pl.col("idf_has") / pl.col("idf_req"))
-            .otherwise(pl.col("n_has") / pl.col("n_req"))
-        )
-        .sort("task_id")  # one summation order for the means below
+        .with_columns(has=pl.col("skill").is_in(have).fill_null(False), idf=pl.col("idf").fill_null(0.0))
+        .sort("task_id", "skill", nulls_last=True)
     )
-    fit_cat = match.group_by("category").agg(fit=pl.col("share").mean()).rename({"category": "niche_id"})
-    fit_skill = (
-        match.explode("skills")
-        .drop_nulls("skills")
-        .select(niche_id=pl.concat_str("category", pl.lit("/"), "skills"), share="share")
-        .group_by("niche_id")
-        .agg(fit=pl.col("share").mean())
-    )
+    task_ids, task_code = np.unique(rows["task_id"].to_numpy(), return_inverse=True)
+    has_np, idf_np = rows["has"].to_numpy(), rows["idf"].to_numpy()
+    n_req = np.bincount(task_code, weights=rows["skill"].is_not_null().to_numpy(), minlength=task_ids.size)
+    n_has = np.bincount(task_code, weights=has_np, minlength=task_ids.size)
+    idf_req = np.bincount(task_code, weights=idf_np, minlength=task_ids.size)
+    idf_has = np.bincount(task_code, weights=idf_np * has_np, minlength=task_ids.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_req == 0, 1.0, np.where(idf_req > 0, idf_has / idf_req, n_has / np.maximum(n_req, 1)))
+    per_task = pl.DataFrame({"task_id": task_ids.astype(str), "share": share})
+    in_niche = pl.concat(
+        [
+            tasks.select("task_id", niche_id="category"),
+            required.drop_nulls("skill").select("task_id", niche_id=pl.concat_str("category", pl.lit("/"), "skill")),
+        ]
+    ).join(per_task, on="task_id")
+    in_niche = in_niche.sort("niche_id", "task_id")
+    niche_ids, niche_code = np.unique(in_niche["niche_id"].to_numpy(), return_inverse=True)
+    fit = np.bincount(niche_code, weights=in_niche["share"].to_numpy()) / np.bincount(niche_code)
+    fits = pl.DataFrame({"niche_id": niche_ids.astype(str), "fit": fit})
     related = sorted(
         {slug for c in profile["categories"] for slug in neighbour_categories(c).head(n_related)["slug"].to_list()}
     )
     pool = (
         ranked_pool.join(pay, on="niche_id", how="left")
-        .join(pl.concat([fit_cat, fit_skill]), on="niche_id", how="left")
+        .join(fits, on="niche_id", how="left")
         .with_columns(
             pay_ratio=pl.col("median_winning_rate_usd") / reference if reference else pl.lit(None, dtype=pl.Float64),
             is_listed=pl.col("category").is_in(pl.Series(profile["categories"], dtype=pl.String).implode()),

@@ -319,3 +319,34 @@ def peers_command(
     for r in result.pairs.head(8).iter_rows(named=True):
         view.add_row(r["entrant_id"], r["mentor_id"], r["category"], f"{r['score']:.3f}", r["why"])
     out.print(view)
+
+
+@app.command("report")
+def report_command(
+    occupation: str | None = _OCCUPATION,
+    category: str | None = _CATEGORY,
+    text: str | None = _TEXT,
+    market_dir: Path | None = typer.Option(None, "--market", help="Market folder: adds niches and rate ranges."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for index.html (the career card) and card.json."),
+) -> None:
+    """Your career card: exposure and task split, paths with what to learn, the online trend, niches and rates."""
+    from gigshift._errors import GigshiftError
+    from gigshift._html import write_atomic
+    from gigshift.advise import career_card
+
+    origin, kind = _origin(occupation, category, text)
+    with user_errors():
+        if out_dir.exists() and not out_dir.is_dir():
+            raise GigshiftError(f"--out {out_dir}: exists and is not a directory")
+        market, assignments, name = (None, None, None) if market_dir is None else _read_market(market_dir)
+        try:
+            card = career_card(origin, by=kind, market=market, assignments=assignments, seed=0)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise renamed(exc, {"assignments": name or "assignments"}) from None
+        page = card.to_html()
+        body = card.to_json()
+    write_atomic(out_dir / "card.json", body)
+    path = write_atomic(out_dir / "index.html", page)
+    out.print(f"career card for {escape(card.origin.label)}: {path.resolve()}", highlight=False)
+    for note in card.notes:
+        out.print(f"· {note}", style="dim", highlight=False, markup=False)
