@@ -1,14 +1,34 @@
 """Collective pay audit: workers pool their platform records; pay, costs and standards come out, protected.
 
 Workers (or their organisation) import platform exports (CSV or Parquet; a YAML mapping turns any
-layout into the canonical job table) into a pool directory with a consent record per contribution.
-The audit computes hourly pay per engaged and per logged-in hour, gross and net of costs,
-utilisation, take rates, shares of worker-weeks below named pay standards, detected changes to the
-pay algorithm and group pay gaps, with intervals from resampling workers, and releases them only
-with small cells suppressed (and, when asked, differential privacy charged to the pool's budget).
+layout into the canonical job table) into a pool directory with a consent record per contribution
+(:func:`load`, :class:`Pool`). :func:`audit` computes hourly pay per engaged and per logged-in hour,
+gross and net of costs, utilisation, take rates, shares of worker-weeks below named pay standards,
+detected changes to the pay algorithm and group pay gaps, with intervals from resampling workers,
+and releases them only with small cells suppressed (and, when asked, differential privacy charged
+to the pool's budget). :func:`statement` shows one worker their own numbers beside the pool's.
+:func:`synthetic` draws a pool with planted take rates, pay changes and gaps.
 """
 
+from gigshift.pay._config import Expenses, PayConfig, Standard
+from gigshift.pay._load import Contribution, load
+from gigshift.pay._mapping import read_mapping
+from gigshift.pay._pool import Pool
 from gigshift.pay._schema import CONSENT_SCHEMA, JOB_COLUMNS, SCHEMAS, SESSION_COLUMNS, TableKind
 from gigshift.pay._validate import validate
 
-__all__ = ["CONSENT_SCHEMA", "JOB_COLUMNS", "SCHEMAS", "SESSION_COLUMNS", "TableKind", "validate"]
+__all__ = [
+    "CONSENT_SCHEMA",
+    "JOB_COLUMNS",
+    "SCHEMAS",
+    "SESSION_COLUMNS",
+    "Contribution",
+    "Expenses",
+    "PayConfig",
+    "Pool",
+    "Standard",
+    "TableKind",
+    "load",
+    "read_mapping",
+    "validate",
+]

@@ -227,32 +227,40 @@ def overlaps(frame: pl.DataFrame, *, within: tuple[str, ...] = ("worker_id",), w
     usable = frame.filter(pl.col("start").is_not_null() & pl.col("end").is_not_null())
     if usable.height < 2:
         return no_failures()
-    ordered = usable.lazy().sort([*keys, "start", "end"])
+    # stored rows first among equal times, so a job imported twice is reported, not the one already stored
+    ordered = usable.lazy().sort([*keys, "start", "end", ROW], nulls_last=False)
     prev_end = pl.col("end").cum_max().shift(1).over(keys)
-    # the row that holds the running maximum end, to name what was overlapped
+    # the row that holds the running maximum end, to name what was overlapped (0: a stored row)
     holder = pl.when(pl.col("end") == pl.col("end").cum_max().over(keys)).then(pl.col(ROW).fill_null(0))
     checked = ordered.with_columns(
         prev_end.alias("_prev_end"),
         holder.forward_fill().shift(1).over(keys).alias("_prev_row"),
+    ).filter(pl.col("start") < pl.col("_prev_end"))
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    other = pl.when(pl.col("_prev_row") > 0).then(pl.format("row {}", pl.col("_prev_row")))
+    new_late = checked.filter(pl.col(ROW).is_not_null()).select(
+        pl.col(ROW).cast(pl.Int64).alias("row"),
+        pl.col("start").dt.strftime(stamp).alias("_start"),
+        pl.col("_prev_end").dt.strftime(stamp).alias("_end"),
+        other.otherwise(pl.lit("one already in the pool")).alias("_other"),
     )
-    bad = checked.filter(pl.col(ROW).is_not_null() & (pl.col("start") < pl.col("_prev_end")))
-    other = (
-        pl.when(pl.col("_prev_row") > 0)
-        .then(pl.format("row {}", pl.col("_prev_row")))
-        .otherwise(pl.lit("a job already in the pool" if what == "job" else "a session already in the pool"))
+    # a new row that started first and is overlapped by a stored one
+    new_early = checked.filter(pl.col(ROW).is_null() & (pl.col("_prev_row") > 0)).select(
+        pl.col("_prev_row").cast(pl.Int64).alias("row"),
+        pl.col("start").dt.strftime(stamp).alias("_start"),
+        pl.col("end").dt.strftime(stamp).alias("_end"),
+        pl.lit("one already in the pool").alias("_other"),
     )
     return (
-        bad.select(
-            pl.col(ROW).cast(pl.Int64).alias("row"),
+        pl.concat([new_late, new_early])
+        .select(
+            "row",
             column=pl.lit("start"),
-            expected=pl.format(f"a {what} that does not overlap the same worker's {what} in {{}}", other),
-            got=pl.format(
-                "{} (that one ends {})",
-                pl.col("start").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                pl.col("_prev_end").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            ),
+            expected=pl.format(f"a {what} that does not overlap another {what} of the same worker ({{}})", "_other"),
+            got=pl.format("{} (the other {} ends {})", "_start", pl.lit(what), "_end"),
         )
         .collect()
+        .unique("row", keep="first", maintain_order=True)
         .sort("row")
     )
 
