@@ -172,7 +172,7 @@ def _demand(market, categories: list[str], vocab: pl.DataFrame) -> sparse.csr_ma
     )
 
 
-def _incidence(people: pl.DataFrame, id_col: str, vocab: pl.DataFrame) -> sparse.csr_matrix:
+def _incidence(people: pl.DataFrame, vocab: pl.DataFrame) -> sparse.csr_matrix:
     """Person x skill 0/1 incidence, rows in ``people`` order."""
     pairs = (
         people.select(pl.int_range(pl.len()).alias("r"), skill="skills")
@@ -251,7 +251,7 @@ def candidate_edges(
     demand = _demand(market, cats, vocab)
     e_rows = entrants.with_row_index("e").with_columns(pl.col("e").cast(pl.Int64))
     m_rows = mentors.with_row_index("m").with_columns(pl.col("m").cast(pl.Int64))
-    e_skill, m_skill = _incidence(e_rows, "entrant_id", vocab), _incidence(m_rows, "mentor_id", vocab)
+    e_skill, m_skill = _incidence(e_rows, vocab), _incidence(m_rows, vocab)
     cat_code = {c: i for i, c in enumerate(cats)}
     # same category; on location also the same area
     area = pl.when(pl.col("is_on_location")).then(pl.col("location")).otherwise(pl.lit(""))
@@ -311,19 +311,33 @@ def candidate_edges(
     return entrants, mentors, edges.cast(edge_schema)
 
 
-def _why(row: dict[str, object]) -> str:
-    parts = []
-    if row["skill_complement"] and row["skill_complement"] > 0:
-        parts.append(
-            f"knows {row['n_skills_taught']} skills you lack, {row['skill_complement']:.0%} of the demand you cannot "
-            "yet serve"
+def _why() -> pl.Expr:
+    """The reason for each entrant's outcome, as one vectorised string expression."""
+    pct = (pl.col("skill_complement") * 100).round(0).cast(pl.Int64).cast(pl.String)
+    skills = (
+        pl.when(pl.col("skill_complement") > 0)
+        .then(pl.format("knows {} skills you lack, {}% of the demand you cannot yet serve", "n_skills_taught", pct))
+        .otherwise(pl.lit("no skills you lack that this category asks for"))
+    )
+    gap = pl.col("time_gap_hours")
+    gap_text = pl.when(gap == gap.floor()).then(gap.cast(pl.Int64).cast(pl.String)).otherwise(gap.cast(pl.String))
+    zone = (
+        pl.when(gap.is_null()).then(pl.lit("time zone unknown")).otherwise(pl.format("{} h time difference", gap_text))
+    )
+    matched = pl.format("{}; {}; {} jobs completed", skills, zone, "mentor_jobs")
+    return (
+        pl.when(pl.col("outcome") == "matched")
+        .then(matched)
+        .when(pl.col("outcome") == "no_candidate")
+        .then(pl.lit("no experienced worker shares your categories (and area, on location)"))
+        .when(pl.col("n_candidates") == 1)
+        .then(pl.lit("your one candidate mentor is at capacity with other entrants (the best total match)"))
+        .otherwise(
+            pl.format(
+                "all {} candidate mentors are at capacity with other entrants (the best total match)", "n_candidates"
+            )
         )
-    else:
-        parts.append("no skills you lack that this category asks for")
-    gap = row["time_gap_hours"]
-    parts.append("time zone unknown" if gap is None else f"{gap:g} h time difference")
-    parts.append(f"{row['mentor_jobs']} jobs completed")
-    return "; ".join(parts)
+    )
 
 
 def peers(
@@ -536,20 +550,8 @@ def _result(
             margin=pl.when(pl.col("mentor_id").is_not_null()).then(pl.col("score") - pl.col("runner_up_score")),
         )
     )
-    why = [
-        _why(r)
-        if r["outcome"] == "matched"
-        else (
-            "no experienced worker shares your categories (and area, on location)"
-            if r["outcome"] == "no_candidate"
-            else f"all {r['n_candidates']} candidate mentors are at capacity with other entrants (the best total match)"
-        )
-        for r in table.select(
-            "outcome", "skill_complement", "n_skills_taught", "time_gap_hours", "mentor_jobs", "n_candidates"
-        ).iter_rows(named=True)
-    ]  # one short string per entrant, for people to read
     table = (
-        table.with_columns(why=pl.Series(why, dtype=pl.String))
+        table.with_columns(why=_why())
         .select(
             "entrant_id",
             "categories",
