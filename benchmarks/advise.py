@@ -21,7 +21,19 @@ Best of ``--repeat`` runs, after a warm-up: the full 923 x 923 similarity and to
 shipped tables (views + blend + ranking), the blend and ranking alone from the views, and one
 ``advise paths`` answer once loaded (the lookup index and the advice model in memory).
 
-Run: ``python benchmarks/advise.py [--raw DIR] [--seed 0] [--repeat 5] [--tune]``.
+Market advice (``--part market``)
+-------------------------------
+- **Price coverage**: on synthetic markets (three categories, 3,000 workers and tasks, five seeds),
+  winning bids are split in half at random; the quantile regressions fitted on one half give each
+  held-out winning bid a range for its winner's profile, and the share inside is reported against the
+  nominal 50%, 80% and 90%.
+- **Peers optimality**: the total score of ``advise peers`` against SciPy's ``linear_sum_assignment``
+  (each mentor as ``capacity`` slots, plus a zero-valued "no mentor" column per entrant) and against a
+  greedy matching, on small markets.
+- **Speed** of ``price``, ``niches``, ``peers`` and the career card on a 10,000-worker market (winners
+  picked by the allocation engine inside each call, as the CLI does).
+
+Run: ``python benchmarks/advise.py [--raw DIR] [--seed 0] [--repeat 5] [--tune] [--part all|similarity|market]``.
 """
 
 from __future__ import annotations
@@ -136,7 +148,126 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random half used for tuning")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tune", action="store_true", help="rerun the weight search on the tuning half")
+    parser.add_argument("--part", choices=("all", "similarity", "market"), default="all")
     args = parser.parse_args()
+    if args.part in ("all", "similarity"):
+        similarity_part(args)
+    if args.part in ("all", "market"):
+        market_part(args)
+
+
+def market_part(args: argparse.Namespace) -> None:
+    """Price coverage on held-out winning bids, peers optimality against SciPy, and speed."""
+    from scipy.optimize import linear_sum_assignment
+
+    from gigshift.advise import career_card, niches, peers, price
+    from gigshift.advise._marketdata import winning_bids
+    from gigshift.advise._price import fit_rate_model, predict_log_rates
+    from gigshift.allocate import solve_table
+    from gigshift.market import synthetic
+
+    cats = ["web-dev", "data-entry", "plumbing"]
+    coverage_rows = []
+    for seed in range(5):
+        market = synthetic(n_workers=3000, n_tasks=3000, categories=cats, seed=seed)
+        won = winning_bids(market, seed=0).table
+        test = np.random.default_rng(seed).random(won.height) < 0.5
+        train, held = won.filter(pl.Series(~test)), won.filter(pl.Series(test))
+
+        def profile(t: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+            return t["rating"].cast(pl.Float64).fill_null(np.nan).to_numpy(), t["n_jobs_completed"].to_numpy()
+
+        for nominal in (0.5, 0.8, 0.9):
+            inside = n = 0
+            for cat in cats:
+                a, b = train.filter(pl.col("category") == cat), held.filter(pl.col("category") == cat)
+                q = ((1 - nominal) / 2, 0.5, (1 + nominal) / 2)
+                model = fit_rate_model(*profile(a), a["hourly_rate_usd"].to_numpy(), quantiles=q)
+                pred, _ = predict_log_rates(model, *profile(b))
+                y = np.log(b["hourly_rate_usd"].to_numpy())
+                inside += int(((y >= pred[:, 0]) & (y <= pred[:, 2])).sum())
+                n += y.size
+            coverage_rows.append({"seed": seed, "nominal": nominal, "held-out bids": n, "coverage": inside / n})
+    print("\nPrice ranges: share of held-out winning bids inside the range for the winner's profile\n")
+    print(table(coverage_rows, ["seed", "nominal", "held-out bids", "coverage"]))
+    pooled = (
+        pl.DataFrame(coverage_rows)
+        .group_by("nominal")
+        .agg((pl.col("coverage") * pl.col("held-out bids")).sum() / pl.col("held-out bids").sum())
+    )
+    print("pooled: " + ", ".join(f"{r[0]:.0%} -> {r[1]:.3f}" for r in pooled.sort("nominal").rows()))
+
+    peer_rows = []
+    for seed in range(4):
+        small = synthetic(n_workers=300, n_tasks=150, categories=["web-dev", "data-entry", "graphic-design"], seed=seed)
+        for capacity in (1, 2, 3):
+            result = peers(small, mentor_capacity=capacity, min_mentor_jobs=10, min_mentor_rating=4.0, k=50)
+            edges = result.edges
+            entrants = sorted(edges["entrant_id"].unique())
+            mentors = sorted(edges["mentor_id"].unique())
+            slot_of = {m: [i * capacity + s for s in range(capacity)] for i, m in enumerate(mentors)}
+            n_slots = capacity * len(mentors)
+            score = np.full((len(entrants), n_slots + len(entrants)), -1e6)
+            score[np.arange(len(entrants)), n_slots + np.arange(len(entrants))] = 0.0
+            row = {e: i for i, e in enumerate(entrants)}
+            for e, m, value in edges.select("entrant_id", "mentor_id", "score").iter_rows():
+                score[row[e], slot_of[m]] = value
+            r, c = linear_sum_assignment(score, maximize=True)
+            scipy_total = float(score[r, c].sum())
+            greedy = solve_table(
+                edges.select(task_id="entrant_id", worker_id="mentor_id", score="score"),
+                pl.DataFrame({"worker_id": mentors, "capacity": [capacity] * len(mentors)}),
+                mode="greedy",
+                seed=0,
+            ).objective
+            peer_rows.append(
+                {
+                    "seed": seed,
+                    "capacity": capacity,
+                    "entrants": len(entrants),
+                    "mentors": len(mentors),
+                    "edges": edges.height,
+                    "advise peers": result.objective,
+                    "scipy": scipy_total,
+                    "|diff|": f"{abs(result.objective - scipy_total):.1e}",
+                    "greedy": greedy,
+                }
+            )
+    print("\nPeers: total score against SciPy linear_sum_assignment (mentor slots) and a greedy matching\n")
+    print(
+        table(
+            peer_rows,
+            ["seed", "capacity", "entrants", "mentors", "edges", "advise peers", "scipy", "|diff|", "greedy"],
+        )
+    )
+
+    big = synthetic(n_workers=10_000, n_tasks=10_000, seed=1)
+    busiest = big.tasks.group_by("category").len().sort(["len", "category"], descending=[True, False])["category"][0]
+    price(big, category=busiest, seed=0)  # warm-up: advice model, imports
+    speed = [
+        (
+            "advise price (10k workers, 10k tasks; winners by the allocation engine)",
+            lambda: price(big, category=busiest, seed=0),
+        ),
+        ("advise niches --worker (same market)", lambda: niches(big, worker_id="w00001", seed=0)),
+        ("advise peers (same market)", lambda: peers(big)),
+        (
+            "advise report --category --market (same market, HTML built)",
+            lambda: career_card(busiest, market=big, seed=0).to_html(),
+        ),
+    ]
+    rows = [{"what": what, "seconds": f"{best_of(fn, max(1, args.repeat // 2)):.3f}"} for what, fn in speed]
+    summary = peers(big).summary()
+    print(f"\nMarket advice speed (best of {max(1, args.repeat // 2)}, {os.cpu_count()} cores)\n")
+    print(table(rows, ["what", "seconds"]))
+    print(
+        f"peers on this market: {summary['n_entrants']:,} entrants, {summary['n_mentors']:,} mentors, "
+        f"{summary['n_candidate_pairs']:,} candidate pairs, {summary['n_matched']:,} matched"
+    )
+
+
+def similarity_part(args: argparse.Namespace) -> None:
+    """Similarity against O*NET Related Occupations, and the speed of the atlas-based advice."""
 
     occ = load_table("occupations").filter(pl.col("has_exposure_scores"))
     tables = {name: load_table(name) for name in TABLES}
