@@ -257,6 +257,14 @@ def niches(
         Bad assignments (row and column named).
     GigshiftError
         A bad parameter.
+
+    Examples
+    --------
+    >>> from gigshift.market import synthetic
+    >>> m = synthetic(n_workers=600, n_tasks=600, categories=["data-entry", "data-labelling"], seed=1)
+    >>> r = niches(m, worker_id="w001", seed=0)
+    >>> r.niches["rank"][0], bool((r.niches["score"].diff().drop_nulls() <= 0).all())
+    (1, True)
     """
     from gigshift.insights import market as insights_market
     from gigshift.taxonomy._sources import sources_for

@@ -393,6 +393,14 @@ def peers(
         A bad ``mentor_capacity`` table, or a ``fairness_attribute`` the workers table lacks.
     GigshiftError
         A bad parameter.
+
+    Examples
+    --------
+    >>> from gigshift.market import synthetic
+    >>> m = synthetic(n_workers=600, n_tasks=300, categories=["web-dev"], seed=1)
+    >>> r = peers(m, mentor_capacity=2)
+    >>> r.pairs.height > 0, int(r.mentors["n_mentees"].max()) <= 2
+    (True, True)
     """
     from gigshift.allocate import solve_table
 

@@ -224,6 +224,16 @@ def price(
     See the module docstring for the regression. The market's tables record bids, not winners: without
     ``assignments`` the winners are those the allocation engine (default policy) picks among the bids,
     one batch per ISO week of posting.
+
+    Examples
+    --------
+    >>> from gigshift.market import synthetic
+    >>> m = synthetic(n_workers=600, n_tasks=600, categories=["data-entry"], seed=1)
+    >>> r = price(m, category="data-entry", rating=4.8, jobs=10, seed=0)
+    >>> r.is_enough, r.low < r.median < r.high
+    (True, True)
+    >>> price(m, category="data-entry", min_winning_bids=10_000, seed=0).headline()[:15]
+    'too little data'
     """
     market = check_market(market, caller=_CALLER)
     slug, name = _check_category(category)

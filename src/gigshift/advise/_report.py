@@ -199,6 +199,14 @@ def career_card(
     ------
     NotFoundError, GigshiftError
         As :func:`paths` (unknown code or slug, unreadable text) and :func:`price` (bad assignments).
+
+    Examples
+    --------
+    >>> card = career_card("27-3091.00")
+    >>> card.category, card.online_class
+    ('translation', 'writing-translation')
+    >>> "<script src" in card.to_html()
+    False
     """
     from gigshift.advise._marketdata import check_market
     from gigshift.advise._niches import niches
