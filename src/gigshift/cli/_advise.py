@@ -1,4 +1,4 @@
-"""``gigshift advise paths|similar|tasks``: career paths, similar occupations and working with AI."""
+"""``gigshift advise paths|similar|tasks|niches|price|peers|report``: career advice, from the atlas and a market."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from rich.table import Table
 from gigshift.cli._common import emit_json, err, fmt, out, read_any, renamed, user_errors, write_table_atomic
 
 app = typer.Typer(
-    help="Career advice: less-exposed career paths, similar occupations, and working with AI in your tasks.",
+    help=(
+        "Career advice: less-exposed career paths, similar occupations, working with AI, and on a market "
+        "your niches, rate range and peers; all of it on one career card."
+    ),
     no_args_is_help=True,
 )
 
