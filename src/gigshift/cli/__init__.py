@@ -11,6 +11,8 @@ import sys
 import typer
 
 import gigshift.cli._insights as _insights
+import gigshift.cli._pay as _pay
+import gigshift.cli._server as _server
 from gigshift.cli import _advise, _allocate, _atlas, _audit, _data, _demo, _exposure, _impact, _market, _simulate
 from gigshift.cli._common import debug, err
 
@@ -29,12 +31,16 @@ app.add_typer(_advise.app, name="advise")
 app.add_typer(_market.app, name="market")
 app.add_typer(_insights.app, name="insights")
 app.add_typer(_allocate.app, name="allocate")
+app.add_typer(_pay.app, name="pay")
 app.command("explain")(_allocate.explain_command)
 app.command("audit")(_audit.audit_command)
 app.command("simulate")(_simulate.simulate_command)
 app.command("estimate")(_impact.estimate_command)
 app.command("categories")(_atlas.categories_command)
 app.command("atlas")(_atlas.atlas_command)
+app.command("serve")(_server.serve_command)
+app.add_typer(_server.db_app, name="db")
+app.add_typer(_server.users_app, name="users")
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,88 @@
+"""``gigshift serve``, ``gigshift db upgrade`` and ``gigshift users add``: run and administer the service."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gigshift.cli._common import err, out, user_errors
+
+DB_HELP = "Database: sqlite:///FILE or postgresql://USER@HOST/DB (default $GIGSHIFT_DATABASE_URL, else gigshift.db)."
+
+db_app = typer.Typer(help="The service's database: migrations.", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Logins of the service.", no_args_is_help=True, add_completion=False)
+
+
+def _shown(url: str | None) -> str:
+    """The URL with any password hidden."""
+    import sqlalchemy as sa
+
+    from gigshift.server._db import resolve_url
+
+    return sa.engine.make_url(resolve_url(url)).render_as_string(hide_password=True)
+
+
+def serve_command(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (behind a reverse proxy: 127.0.0.1)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Load a synthetic market with one login per role and print the logins (development)."
+    ),
+) -> None:
+    """Serve the REST API (/api/v1, described by /openapi.json) on a migrated database."""
+    import uvicorn
+
+    from gigshift.server import create_app, load_demo
+
+    with user_errors():
+        shown = _shown(db)
+        if demo:
+            err.print(f"loading the demo market into {shown} ...", highlight=False)
+            logins = load_demo(db)
+            out.print("[bold]demo logins[/] (POST /api/v1/auth/token with username and password):", highlight=False)
+            for login in logins:
+                extra = f" (worker {login.worker_id})" if login.worker_id else ""
+                extra += f" (client {login.client_id})" if login.client_id else ""
+                out.print(f"  {login.role:<9} {login.email}  password: {login.password}{extra}", highlight=False)
+        app = create_app(db, dev=demo)
+    err.print(f"gigshift serving {shown} on http://{host}:{port} (API under /api/v1)", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, server_header=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade_command(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Create or migrate the database schema to this version of gigshift."""
+    from gigshift.server import upgrade
+
+    with user_errors():
+        shown = _shown(db)
+        before, after = upgrade(db)
+    if before == after:
+        out.print(f"{shown}: already at revision {after}", highlight=False)
+    else:
+        out.print(f"{shown}: {'empty' if before is None else before} -> revision {after}", highlight=False)
+
+
+@users_app.command("add")
+def users_add_command(
+    email: str = typer.Option(..., "--email", help="The login's email address."),
+    role: str = typer.Option(..., "--role", help="worker | client | operator | auditor."),
+    worker_id: str | None = typer.Option(
+        None, "--worker-id", help="For a worker: the worker profile to link (created empty if there is none)."
+    ),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Add a login; the password comes on standard input, never as an argument."""
+    from gigshift._errors import GigshiftError
+    from gigshift.server import add_user
+
+    with user_errors():
+        if not password_stdin:
+            raise GigshiftError("give the password on standard input with --password-stdin (never as an argument)")
+        password = sys.stdin.readline().rstrip("\r\n")
+        user_id = add_user(email=email, role=role, password=password, worker_id=worker_id, database_url=db)
+    linked = f", linked to worker {worker_id}" if worker_id else ""
+    out.print(f"added user {user_id}: {email.strip().lower()} ({role}{linked})", highlight=False)

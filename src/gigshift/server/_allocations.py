@@ -1,0 +1,503 @@
+"""Allocation runs: idempotent, all-or-nothing, never assigning a task twice, with progress.
+
+A run reads the open tasks, the available workers and their bids into tables, calls
+:func:`gigshift.allocate.allocate`, and writes the assignments, the decision log and the
+explanations in one transaction. Three things keep a task from being assigned twice:
+
+1. ``assignments.task_id`` is UNIQUE;
+2. the write flips each task from ``open`` to ``assigned`` with ``... AND status = 'open'`` and
+   checks that every row changed, else the whole transaction rolls back (and the run retries on
+   the tasks still open);
+3. on PostgreSQL the run locks the open tasks it reads (``SELECT ... FOR UPDATE SKIP LOCKED``) for
+   its whole transaction, so concurrent runs partition the open tasks between them. SQLite has one
+   writer at a time; there the run computes on a snapshot and takes the write lock only to write.
+
+A run executing sends a heartbeat every few seconds; a run whose heartbeat has stopped (its
+process died) is taken over when its request is retried with the same ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from gigshift._errors import GigshiftError
+from gigshift.server._db import is_postgres, transaction
+from gigshift.server._models import (
+    AllocationRun,
+    Assignment,
+    Bid,
+    Decision,
+    GroupAttribute,
+    PolicyVersion,
+    StoredExplanation,
+    Task,
+    Worker,
+)
+from gigshift.server._store import ApiError, now, record
+
+log = logging.getLogger("gigshift.server")
+
+HEARTBEAT_EVERY_S = 5.0
+STALE_AFTER = timedelta(seconds=30)
+MAX_ATTEMPTS = 3  # optimistic retries when another run took some of the same tasks meanwhile
+CHUNK = 2000  # ids per IN (...) list
+
+#: Share of the run done when each engine stage starts (the stages of ``allocate(on_progress=...)``).
+STAGE_PROGRESS = {"load": 0.02, "validate": 0.1, "candidates": 0.15, "solve": 0.35, "explain": 0.6, "write": 0.8}
+
+DECISION_COLUMNS = tuple(c.name for c in Decision.__table__.columns if c.name not in ("id", "run_id"))
+
+
+class _ConflictError(Exception):
+    """Another run assigned some of this run's tasks first: roll back and retry on what is still open."""
+
+
+class _SupersededError(Exception):
+    """This execution was taken over after its heartbeat stopped: roll back, the other one finishes the run."""
+
+
+# ----------------------------------------------------------------------------------------------
+# policies
+
+
+def active_policy(session: Session, organisation_id: int):  # type: ignore[no-untyped-def]
+    """The organisation's active policy, else the shipped default."""
+    from gigshift.allocate import Policy, default_policy
+
+    stored = session.execute(
+        sa.select(PolicyVersion).where(PolicyVersion.organisation_id == organisation_id, PolicyVersion.is_active)
+    ).scalar_one_or_none()
+    if stored is None:
+        return default_policy()
+    return Policy.from_yaml(stored.yaml, source=f"policy {stored.version}")
+
+
+def run_policy(run: AllocationRun):  # type: ignore[no-untyped-def]
+    from gigshift.allocate import Policy
+
+    return Policy.from_yaml(run.policy_yaml, source=f"policy {run.policy_version}")
+
+
+# ----------------------------------------------------------------------------------------------
+# requesting a run
+
+
+def _request_hash(body: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    run_id: str
+    status: str
+    created: bool
+    execute: bool  # this request should (re)start the execution
+    background: bool
+
+
+def request_run(engine: Engine, *, actor, body, idempotency_key: str | None, background_threshold: int) -> RunRequest:  # type: ignore[no-untyped-def]
+    """Create the run for this request, or find the one an earlier request with the same key created."""
+    key = idempotency_key or uuid.uuid4().hex
+    params = body.model_dump()
+    digest = _request_hash(params)
+    with transaction(engine, write=True) as session:
+        existing = _find(session, actor.organisation_id, key)
+        if existing is not None:
+            return _replay(session, existing, digest)
+        policy = active_policy(session, actor.organisation_id)
+        n_open = session.execute(
+            sa.select(sa.func.count())
+            .select_from(Task)
+            .where(Task.organisation_id == actor.organisation_id, Task.status == "open")
+        ).scalar_one()
+        background = body.background if body.background is not None else n_open > background_threshold
+        run = AllocationRun(
+            run_id=uuid.uuid4().hex,
+            organisation_id=actor.organisation_id,
+            idempotency_key=key,
+            request_hash=digest,
+            policy_version=policy.version,
+            policy_yaml=policy.to_yaml(),
+            status="queued",
+            progress=0.0,
+            is_background=background,
+            seed=body.seed,
+            use_bids=body.use_bids,
+            requested_by=actor.user_id,
+            created_at=now(),
+            n_attempts=0,
+        )
+        session.add(run)
+        try:
+            session.flush()
+        except sa.exc.IntegrityError:  # the same key, committed by a concurrent request a moment ago
+            session.rollback()
+            existing = _find(session, actor.organisation_id, key)
+            assert existing is not None
+            return _replay(session, existing, digest)
+        record(
+            session,
+            organisation_id=actor.organisation_id,
+            user_id=actor.user_id,
+            action="allocation.request",
+            object_type="allocation_run",
+            object_id=run.run_id,
+            detail={"idempotency_key_given": idempotency_key is not None, "background": background},
+        )
+    return RunRequest(run.run_id, "queued", created=True, execute=True, background=background)
+
+
+def _find(session: Session, organisation_id: int, key: str) -> AllocationRun | None:
+    return session.execute(
+        sa.select(AllocationRun).where(
+            AllocationRun.organisation_id == organisation_id, AllocationRun.idempotency_key == key
+        )
+    ).scalar_one_or_none()
+
+
+def _replay(session: Session, run: AllocationRun, digest: str) -> RunRequest:
+    if run.request_hash != digest:
+        raise ApiError(
+            422,
+            "Idempotency-Key: this key was used for a different request body; use a new key",
+            field="Idempotency-Key",
+        )
+    stale = run.status in ("queued", "running") and (run.heartbeat_at or run.created_at) < now() - STALE_AFTER
+    return RunRequest(run.run_id, run.status, created=False, execute=stale, background=run.is_background)
+
+
+# ----------------------------------------------------------------------------------------------
+# executing a run
+
+
+def execute_run(engine: Engine, run_id: str) -> None:
+    """Execute a queued run (or take over a stale one) to completion or failure; never raises."""
+    attempt = _claim(engine, run_id)
+    if attempt is None:
+        return  # running elsewhere, or finished
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(engine, run_id, attempt, stop), daemon=True)
+    beat.start()
+    try:
+        _execute(engine, run_id, attempt)
+    except _SupersededError:
+        log.warning("allocation run %s: attempt %d was taken over; its work is rolled back", run_id, attempt)
+    except GigshiftError as exc:
+        _fail(engine, run_id, attempt, str(exc))
+    except Exception as exc:  # a bug: the run fails, with a message, and the traceback goes to the log
+        log.exception("allocation run %s failed", run_id)
+        _fail(engine, run_id, attempt, f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        stop.set()
+        beat.join()
+
+
+def _claim(engine: Engine, run_id: str) -> int | None:
+    """Mark the run running under a new attempt number; None if another execution holds it."""
+    stamp = now()
+    with transaction(engine, write=True) as session:
+        run = session.get(AllocationRun, run_id)
+        if run is None or run.status in ("completed", "failed"):
+            return None
+        fresh = (run.heartbeat_at or run.created_at) >= stamp - STALE_AFTER
+        if run.status == "running" and fresh:
+            return None
+        attempt = run.n_attempts + 1
+        changed = session.execute(
+            sa.update(AllocationRun)
+            .where(AllocationRun.run_id == run_id, AllocationRun.n_attempts == run.n_attempts)
+            .values(status="running", n_attempts=attempt, started_at=stamp, heartbeat_at=stamp, stage="load")
+        ).rowcount
+    return attempt if changed == 1 else None
+
+
+def _heartbeat(engine: Engine, run_id: str, attempt: int, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_EVERY_S):
+        try:
+            with transaction(engine, write=True) as session:
+                session.execute(
+                    sa.update(AllocationRun)
+                    .where(AllocationRun.run_id == run_id, AllocationRun.n_attempts == attempt)
+                    .values(heartbeat_at=now())
+                )
+        except sa.exc.SQLAlchemyError:  # a missed beat is not fatal; the next one may get through
+            log.warning("allocation run %s: heartbeat failed", run_id, exc_info=True)
+
+
+def _progress(engine: Engine, run_id: str, attempt: int) -> Callable[[str], None]:
+    def report(stage: str) -> None:
+        with transaction(engine, write=True) as session:
+            session.execute(
+                sa.update(AllocationRun)
+                .where(AllocationRun.run_id == run_id, AllocationRun.n_attempts == attempt)
+                .values(stage=stage, progress=STAGE_PROGRESS.get(stage, 0.0), heartbeat_at=now())
+            )
+
+    return report
+
+
+def _fail(engine: Engine, run_id: str, attempt: int, message: str) -> None:
+    with transaction(engine, write=True) as session:
+        session.execute(
+            sa.update(AllocationRun)
+            .where(AllocationRun.run_id == run_id, AllocationRun.n_attempts == attempt)
+            .values(status="failed", error=message[:4000], finished_at=now(), heartbeat_at=now())
+        )
+
+
+def _execute(engine: Engine, run_id: str, attempt: int) -> None:
+    with transaction(engine) as session:
+        run = session.get(AllocationRun, run_id)
+        assert run is not None
+        policy = run_policy(run)
+    progress = _progress(engine, run_id, attempt)
+    if is_postgres(engine):
+        # One transaction holds row locks on the open tasks it read, from reading to writing.
+        with transaction(engine) as session:
+            progress("load")
+            inputs = _load(session, run, policy, lock=True)
+            result = _allocate(inputs, run, policy, progress)
+            progress("write")
+            _write(session, run, attempt, inputs, result)
+        return
+    for _try in range(MAX_ATTEMPTS):
+        progress("load")
+        with transaction(engine) as session:  # a consistent snapshot; no lock held while computing
+            inputs = _load(session, run, policy, lock=False)
+        result = _allocate(inputs, run, policy, progress)
+        progress("write")
+        try:
+            with transaction(engine, write=True) as session:
+                _write(session, run, attempt, inputs, result)
+            return
+        except _ConflictError:
+            log.info("allocation run %s: tasks taken by another run meanwhile; retrying", run_id)
+    raise GigshiftError(f"allocation run {run_id}: other runs kept taking the same tasks; retry later")
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    tasks: pl.DataFrame
+    workers: pl.DataFrame
+    bids: pl.DataFrame | None
+    waiting: pl.DataFrame
+    at: datetime
+
+
+def _json_list(column: str) -> pl.Expr:
+    return pl.col(column).str.json_decode(pl.List(pl.String)).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+
+
+def _frame(session: Session, query: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    rows = session.execute(query).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def _load(session: Session, run: AllocationRun, policy, *, lock: bool) -> _Inputs:  # type: ignore[no-untyped-def]
+    from gigshift.market import SCHEMAS
+
+    org = run.organisation_id
+    task_query = (
+        sa.select(
+            Task.task_id,
+            Task.client_id,
+            Task.category,
+            sa.cast(Task.required_skills, sa.Text),
+            Task.budget_usd,
+            Task.expected_hours,
+            Task.posted_at,
+            Task.is_remote,
+            Task.location,
+            Task.text,
+        )
+        .where(Task.organisation_id == org, Task.status == "open")
+        .order_by(Task.task_id)
+    )
+    if lock:
+        task_query = task_query.with_for_update(skip_locked=True, of=Task)
+    task_schema = {**SCHEMAS["tasks"], "required_skills": pl.String}
+    tasks = _frame(session, task_query, task_schema).with_columns(_json_list("required_skills"))
+    worker_query = sa.select(
+        Worker.worker_id,
+        sa.cast(Worker.categories, sa.Text),
+        sa.cast(Worker.skills, sa.Text),
+        Worker.hourly_rate_usd,
+        Worker.rating,
+        Worker.n_jobs_completed,
+        Worker.reliability,
+        Worker.capacity,
+        Worker.is_remote,
+        Worker.location,
+        Worker.time_zone,
+        Worker.last_assigned_at,
+        Worker.n_batches_waiting,
+    ).where(Worker.organisation_id == org, Worker.is_available, Worker.hourly_rate_usd.is_not(None))
+    worker_schema = {
+        **SCHEMAS["workers"],
+        "categories": pl.String,
+        "skills": pl.String,
+        "n_batches_waiting": pl.Int64,
+    }
+    workers = (
+        _frame(session, worker_query, worker_schema)
+        .with_columns(_json_list("categories"), _json_list("skills"))
+        .filter(pl.col("categories").list.len() > 0)
+    )
+    if policy.fairness_attribute:  # only then does the engine get a protected attribute, and only given ones
+        given = _frame(
+            session,
+            sa.select(GroupAttribute.worker_id, GroupAttribute.value).where(
+                GroupAttribute.attribute == policy.fairness_attribute
+            ),
+            {"worker_id": pl.String, policy.fairness_attribute: pl.String},
+        )
+        workers = workers.join(given, on="worker_id", how="left")
+    waiting = workers.select("worker_id", "n_batches_waiting")
+    workers = workers.drop("n_batches_waiting")
+    bid_query = (
+        sa.select(Bid.task_id, Bid.worker_id, Bid.price_usd, Bid.bid_at)
+        .join(Task, Task.task_id == Bid.task_id)
+        .where(Task.organisation_id == org, Task.status == "open")
+    )
+    bids = (
+        _frame(session, bid_query, SCHEMAS["bids"])
+        .join(tasks.select("task_id"), on="task_id", how="semi")
+        .join(workers.select("worker_id"), on="worker_id", how="semi")
+    )
+    use_bids = run.use_bids if run.use_bids is not None else bids.height > 0
+    return _Inputs(tasks, workers, bids if use_bids else None, waiting, now())
+
+
+def _allocate(inputs: _Inputs, run: AllocationRun, policy, progress: Callable[[str], None]):  # type: ignore[no-untyped-def]
+    from gigshift.allocate import allocate
+
+    if inputs.tasks.height == 0 or inputs.workers.height == 0:
+        return None
+    return allocate(
+        inputs.tasks,
+        inputs.workers,
+        policy,
+        bids=inputs.bids,
+        waiting=inputs.waiting,
+        at=inputs.at,
+        seed=run.seed,
+        on_progress=progress,
+    )
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
+def _write(session: Session, run: AllocationRun, attempt: int, inputs: _Inputs, result) -> None:  # type: ignore[no-untyped-def]
+    """Write everything the run decided, in the caller's transaction; raise to roll all of it back."""
+    stamp = now()
+    n_tasks = inputs.tasks.height
+    if result is not None and result.assignments.height:
+        assignments = result.assignments
+        task_ids = assignments.get_column("task_id").to_list()
+        changed = 0
+        for chunk in _chunks(task_ids):
+            changed += session.execute(
+                sa.update(Task)
+                .where(Task.task_id.in_(chunk), Task.status == "open")
+                .values(status="assigned", updated_at=stamp)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if changed != len(task_ids):
+            raise _ConflictError()
+        rows = assignments.select("task_id", "worker_id", "score", "price_usd").with_columns(
+            run_id=pl.lit(run.run_id), created_at=pl.lit(stamp)
+        )
+        try:
+            session.execute(sa.insert(Assignment), rows.to_dicts())
+        except sa.exc.IntegrityError:
+            raise _ConflictError() from None
+        for chunk in _chunks(assignments.get_column("worker_id").unique().to_list()):
+            session.execute(
+                sa.update(Worker)
+                .where(Worker.worker_id.in_(chunk))
+                .values(last_assigned_at=stamp)
+                .execution_options(synchronize_session=False)
+            )
+    if result is not None:
+        _write_log(session, run, result)
+    n_assigned = 0 if result is None else result.assignments.height
+    summary = {"n_tasks": n_tasks, "n_workers": inputs.workers.height, "n_assigned": n_assigned}
+    if result is not None:
+        summary = json.loads(json.dumps(result.summary(), default=str))
+    done = session.execute(
+        sa.update(AllocationRun)
+        .where(AllocationRun.run_id == run.run_id, AllocationRun.n_attempts == attempt)
+        .values(
+            status="completed",
+            stage="done",
+            progress=1.0,
+            n_tasks=n_tasks,
+            n_assigned=n_assigned,
+            summary=summary,
+            finished_at=stamp,
+            heartbeat_at=stamp,
+            error=None,
+        )
+    ).rowcount
+    if done != 1:
+        raise _SupersededError()
+    record(
+        session,
+        organisation_id=run.organisation_id,
+        user_id=run.requested_by,
+        action="allocation.complete",
+        object_type="allocation_run",
+        object_id=run.run_id,
+        detail={"n_tasks": n_tasks, "n_assigned": n_assigned},
+    )
+
+
+def _write_log(session: Session, run: AllocationRun, result) -> None:  # type: ignore[no-untyped-def]
+    log_frame = result.decision_log
+    floats = [c for c in DECISION_COLUMNS if log_frame.schema.get(c) == pl.Float64]
+    decisions = log_frame.select(DECISION_COLUMNS).with_columns(
+        [pl.col(c).fill_nan(None) for c in floats], run_id=pl.lit(run.run_id)
+    )
+    if decisions.height:
+        session.execute(sa.insert(Decision), decisions.to_dicts())
+    task_reasons = result.tasks.select(
+        subject=pl.lit("task"), subject_id="task_id", reason="reason", counterfactual=pl.lit(None, dtype=pl.String)
+    )
+    worker_reasons = result.workers.select(
+        subject=pl.lit("worker"), subject_id="worker_id", reason="reason", counterfactual="counterfactual"
+    )
+    reasons = pl.concat([task_reasons, worker_reasons]).with_columns(run_id=pl.lit(run.run_id))
+    if reasons.height:
+        session.execute(sa.insert(StoredExplanation), reasons.to_dicts())
+    waiting = result.waiting.join(result.decision_log.select("worker_id").unique(), on="worker_id", how="semi")
+    if waiting.height:
+        session.execute(
+            sa.update(Worker),
+            waiting.select("worker_id", "n_batches_waiting").to_dicts(),
+            execution_options={"synchronize_session": False},
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# reading runs
+
+
+def get_run(session: Session, actor, run_id: str) -> AllocationRun:  # type: ignore[no-untyped-def]
+    run = session.get(AllocationRun, run_id)
+    if run is None or run.organisation_id != actor.organisation_id:
+        raise ApiError(404, f"run_id: no allocation run {run_id!r}", field="run_id")
+    return run

@@ -1,0 +1,488 @@
+"""The REST API under ``/api/v1``: routes parse, check scope, call the store or an engine, and render.
+
+Every route but the token route depends on :func:`gigshift.server._roles.authorize`, which applies
+the role table; handlers narrow what a caller sees with ``actor.sees_all``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+import polars as pl
+import sqlalchemy as sa
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.orm import Session
+
+from gigshift._errors import GigshiftError
+from gigshift.server import _allocations, _audits, _store
+from gigshift.server._models import (
+    AllocationRun,
+    Assignment,
+    AuditReport,
+    Decision,
+    GroupAttribute,
+    Organisation,
+    StoredExplanation,
+    Task,
+    User,
+    Worker,
+)
+from gigshift.server._roles import Actor, authorize, get_session
+from gigshift.server._schemas import (
+    AllocationIn,
+    AssignmentOut,
+    AuditIn,
+    BidIn,
+    BidOut,
+    Exposure,
+    Me,
+    RunAccepted,
+    RunOut,
+    TaskIn,
+    TaskOut,
+    Token,
+    WorkerIn,
+    WorkerOut,
+)
+from gigshift.server._security import (
+    clear_failures,
+    hash_password,
+    issue_token,
+    login_keys,
+    needs_rehash,
+    record_failure,
+    seconds_locked_out,
+    verify_password,
+)
+from gigshift.server._store import ApiError
+
+public = APIRouter(prefix="/api/v1", tags=["auth"])
+api = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)])
+
+Caller = Annotated[Actor, Depends(authorize)]
+Db = Annotated[Session, Depends(get_session)]
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")]
+IdParam = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+def page(items: list, *, limit: int, offset: int) -> dict[str, object]:
+    return {
+        "items": items,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if len(items) == limit else None,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# authentication
+
+
+@public.post("/auth/token", response_model=Token, summary="Log in: OAuth2 password form -> bearer token")
+def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Db) -> Token:
+    email = form.username.strip().lower()
+    stamp = datetime.now(UTC)
+    keys = login_keys(email, request.client.host if request.client else None)
+    wait = seconds_locked_out(session, keys, now=stamp)
+    if wait:
+        raise ApiError(429, f"too many failed logins; try again in {wait} s", field="username")
+    user = session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+    ok = verify_password(user.password_hash if user else None, form.password)
+    if not ok or user is None or not user.is_active:
+        record_failure(session, keys, now=stamp)
+        _store.record(session, organisation_id=None, user_id=None, action="auth.failure", detail={"email": email})
+        session.commit()
+        raise ApiError(401, "incorrect email or password", field="username")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(form.password)
+    clear_failures(session, email)
+    _store.record(session, organisation_id=user.organisation_id, user_id=user.id, action="auth.login")
+    session.commit()
+    secret = request.app.state.secret_key
+    return Token(
+        access_token=issue_token(user_id=user.id, role=user.role, token_version=user.token_version, secret_key=secret)
+    )
+
+
+@api.get("/me", response_model=Me)
+def me(actor: Caller, session: Db) -> Me:
+    org = session.get(Organisation, actor.organisation_id)
+    return Me(
+        user_id=actor.user_id,
+        email=actor.email,
+        role=actor.role,
+        organisation=org.slug if org else "",
+        worker_id=actor.worker_id,
+        client_id=actor.client_id,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# tasks
+
+
+def task_out(task: Task, assigned: str | None, actor: Actor) -> TaskOut:
+    suggested = (task.lookup or {}).get("suggested_categories", [])
+    # A worker learns who got a task only when it is them.
+    if actor.role == "worker" and assigned != actor.worker_id:
+        assigned = None
+    return TaskOut(
+        task_id=task.task_id,
+        client_id=task.client_id,
+        title=task.title,
+        text=task.text,
+        category=task.category,
+        category_source=task.category_source,
+        required_skills=task.required_skills,
+        budget_usd=task.budget_usd,
+        expected_hours=task.expected_hours,
+        is_remote=task.is_remote,
+        location=task.location,
+        posted_at=task.posted_at,
+        status=task.status,
+        exposure=Exposure(
+            gpt4_beta=task.exposure_gpt4_beta, human_beta=task.exposure_human_beta, suggested_categories=suggested
+        ),
+        assigned_worker_id=assigned,
+    )
+
+
+@api.get("/tasks", summary="Tasks the caller may see")
+def list_tasks(
+    actor: Caller,
+    session: Db,
+    status: Annotated[str | None, Query(pattern="^(open|assigned|cancelled)$")] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> dict[str, object]:
+    query = _store.task_query(session, actor)
+    if status is not None:
+        query = query.where(Task.status == status)
+    if category is not None:
+        query = query.where(Task.category == category)
+    rows = session.execute(query.order_by(Task.posted_at.desc(), Task.task_id).limit(limit).offset(offset)).all()
+    return page([task_out(t, w, actor).model_dump(mode="json") for t, w in rows], limit=limit, offset=offset)
+
+
+@api.post("/tasks", status_code=201, response_model=TaskOut, summary="Post a task (categorised through the atlas)")
+def post_task(body: TaskIn, actor: Caller, session: Db) -> TaskOut:
+    task = _store.create_task(session, actor=actor, body=body)
+    session.commit()
+    return task_out(task, None, actor)
+
+
+@api.get("/tasks/{task_id}", response_model=TaskOut)
+def get_task(task_id: str, actor: Caller, session: Db) -> TaskOut:
+    row = session.execute(_store.task_query(session, actor).where(Task.task_id == task_id)).first()
+    if row is None:
+        raise _store.not_found("task", task_id, field="task_id")
+    return task_out(row[0], row[1], actor)
+
+
+# ----------------------------------------------------------------------------------------------
+# workers and bids
+
+
+def worker_out(worker: Worker, *, given: list[str] | None = None) -> WorkerOut:
+    return WorkerOut(
+        worker_id=worker.worker_id,
+        display_name=worker.display_name,
+        categories=worker.categories or [],
+        skills=worker.skills or [],
+        hourly_rate_usd=worker.hourly_rate_usd,
+        rating=worker.rating,
+        n_jobs_completed=worker.n_jobs_completed,
+        reliability=worker.reliability,
+        capacity=worker.capacity,
+        is_remote=worker.is_remote,
+        location=worker.location,
+        time_zone=worker.time_zone,
+        hours_per_week=worker.hours_per_week,
+        is_available=worker.is_available,
+        last_assigned_at=worker.last_assigned_at,
+        group_attributes_given=given,
+    )
+
+
+@api.get("/workers", summary="Worker profiles (never their group attributes)")
+def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset = 0) -> dict[str, object]:
+    query = (
+        sa.select(Worker)
+        .where(Worker.organisation_id == actor.organisation_id)
+        .order_by(Worker.worker_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [worker_out(w).model_dump(mode="json") for w in session.execute(query).scalars()]
+    return page(items, limit=limit, offset=offset)
+
+
+@api.post("/workers", response_model=WorkerOut, summary="Create or replace a worker profile")
+def post_worker(body: WorkerIn, actor: Caller, session: Db, response: Response) -> WorkerOut:
+    worker, created = _store.upsert_worker(session, actor=actor, body=body)
+    session.commit()
+    response.status_code = 201 if created else 200
+    own = actor.role == "worker"
+    return worker_out(worker, given=_store.given_attributes(session, worker.worker_id) if own else None)
+
+
+@api.get("/workers/{worker_id}", response_model=WorkerOut)
+def get_worker(worker_id: str, actor: Caller, session: Db) -> WorkerOut:
+    worker = _store.worker_in_org(session, actor, worker_id)
+    own = actor.role == "worker"
+    return worker_out(worker, given=_store.given_attributes(session, worker_id) if own else None)
+
+
+@api.get("/workers/{worker_id}/advice", summary="Career paths and the AI split of the worker's tasks (gigshift.advise)")
+def worker_advice(
+    worker_id: str,
+    actor: Caller,
+    session: Db,
+    category: Annotated[str | None, Query(max_length=64, description="Default: the worker's first category.")] = None,
+    top: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> dict[str, object]:
+    from gigshift.advise import paths, tasks
+
+    worker = _store.worker_in_org(session, actor, worker_id)
+    if category is None:
+        if not worker.categories:
+            raise ApiError(422, "category: the profile lists no category; give one", field="category")
+        category = worker.categories[0]
+    _store.check_category(category, field="category")
+    try:
+        routes = paths(category, by="category", top=top)
+        split = tasks(category, by="category")
+    except GigshiftError as exc:
+        raise ApiError(422, f"category: {exc}", field="category") from None
+    return {
+        "worker_id": worker_id,
+        "category": category,
+        "paths": json.loads(routes.to_json()),
+        "tasks": json.loads(split.to_json()),
+    }
+
+
+@api.post("/bids", status_code=201, response_model=BidOut)
+def post_bid(body: BidIn, actor: Caller, session: Db) -> BidOut:
+    bid = _store.create_bid(session, actor=actor, body=body)
+    session.commit()
+    return BidOut(
+        bid_id=bid.id, task_id=bid.task_id, worker_id=bid.worker_id, price_usd=bid.price_usd, bid_at=bid.bid_at
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# allocations
+
+
+@api.post(
+    "/allocations",
+    response_model=RunAccepted,
+    status_code=201,
+    summary="Allocate the open tasks (idempotent with an Idempotency-Key header)",
+    responses={200: {"description": "A replay: the run an earlier request with this key made"}, 202: {}},
+)
+def post_allocation(
+    request: Request,
+    actor: Caller,
+    background_tasks: BackgroundTasks,
+    response: Response,
+    body: AllocationIn | None = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)] = None,
+) -> RunAccepted:
+    engine = request.app.state.engine
+    body = body or AllocationIn()
+    wanted = _allocations.request_run(
+        engine,
+        actor=actor,
+        body=body,
+        idempotency_key=idempotency_key,
+        background_threshold=request.app.state.background_threshold,
+    )
+    status = wanted.status
+    if wanted.execute and wanted.background:
+        background_tasks.add_task(_allocations.execute_run, engine, wanted.run_id)
+        status = "queued"
+    elif wanted.execute:
+        _allocations.execute_run(engine, wanted.run_id)
+        with request.app.state.read_sessions() as session:
+            status = session.get(AllocationRun, wanted.run_id).status  # type: ignore[union-attr]
+    response.status_code = 202 if status in ("queued", "running") else (201 if wanted.created else 200)
+    response.headers["Location"] = f"/api/v1/allocations/{wanted.run_id}"
+    return RunAccepted(run_id=wanted.run_id, status=status)
+
+
+@api.get("/allocations/{run_id}", response_model=RunOut)
+def get_allocation(run_id: str, actor: Caller, session: Db) -> RunOut:
+    run = _allocations.get_run(session, actor, run_id)
+    return RunOut(
+        run_id=run.run_id,
+        status=run.status,
+        stage=run.stage,
+        progress=run.progress,
+        policy_version=run.policy_version,
+        is_background=run.is_background,
+        n_tasks=run.n_tasks,
+        n_assigned=run.n_assigned,
+        summary=run.summary,
+        error=run.error,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+@api.get("/allocations/{run_id}/assignments")
+def get_assignments(
+    run_id: str, actor: Caller, session: Db, limit: Limit = 500, offset: Offset = 0
+) -> dict[str, object]:
+    _allocations.get_run(session, actor, run_id)
+    query = (
+        sa.select(Assignment)
+        .where(Assignment.run_id == run_id)
+        .order_by(Assignment.task_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [
+        AssignmentOut(task_id=a.task_id, worker_id=a.worker_id, score=a.score, price_usd=a.price_usd).model_dump()
+        for a in session.execute(query).scalars()
+    ]
+    return page(items, limit=limit, offset=offset)
+
+
+# ----------------------------------------------------------------------------------------------
+# explanations and transparency
+
+
+def _log_rows(session: Session, where: sa.ColumnElement[bool]) -> tuple[AllocationRun | None, pl.DataFrame]:
+    """The decision rows matching ``where`` in the latest completed run that has any."""
+    latest = (
+        sa.select(Decision.run_id)
+        .join(AllocationRun, AllocationRun.run_id == Decision.run_id)
+        .where(where, AllocationRun.status == "completed")
+        .order_by(AllocationRun.finished_at.desc())
+        .limit(1)
+    )
+    run_id = session.execute(latest).scalar_one_or_none()
+    if run_id is None:
+        return None, pl.DataFrame()
+    columns = [getattr(Decision, c) for c in _allocations.DECISION_COLUMNS]
+    rows = session.execute(sa.select(*columns).where(where, Decision.run_id == run_id)).all()
+    frame = pl.DataFrame([tuple(r) for r in rows], schema=_decision_schema(), orient="row")
+    return session.get(AllocationRun, run_id), frame
+
+
+_POLARS_TYPES = {str: pl.String, int: pl.Int64, float: pl.Float64, bool: pl.Boolean, list: pl.List(pl.String)}
+
+
+def _decision_schema() -> dict[str, pl.DataType]:
+    out: dict[str, pl.DataType] = {}
+    for column in Decision.__table__.columns:
+        if column.name in ("id", "run_id"):
+            continue
+        kind = column.type.python_type if not isinstance(column.type, sa.JSON) else list
+        out[column.name] = _POLARS_TYPES[kind]
+    return out
+
+
+@api.get("/explanations", summary="Why a task went where it did, or why a worker did (not) get tasks")
+def explanations(
+    actor: Caller,
+    session: Db,
+    task_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    worker_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> dict[str, object]:
+    from gigshift.allocate import explain
+
+    if (task_id is None) == (worker_id is None):
+        raise ApiError(422, "task_id: give exactly one of task_id or worker_id", field="task_id")
+    if actor.role == "client" and worker_id is not None:
+        raise ApiError(403, "worker_id: a client may ask about their own tasks only", field="worker_id")
+    if task_id is not None:
+        task = session.get(Task, task_id)
+        if task is None or task.organisation_id != actor.organisation_id:
+            raise _store.not_found("task", task_id, field="task_id")
+        if actor.role == "client" and task.client_id != actor.client_id:
+            raise ApiError(403, "task_id: not one of your tasks", field="task_id")
+        if actor.role == "worker":  # "why did I (not) get this task": their own candidacy only
+            where = (Decision.task_id == task_id) & (Decision.worker_id == actor.worker_id)
+            subject, key = "worker", actor.worker_id
+        else:
+            where, subject, key = Decision.task_id == task_id, "task", task_id
+    else:
+        _store.worker_in_org(session, actor, worker_id)  # type: ignore[arg-type]
+        where, subject, key = Decision.worker_id == worker_id, "worker", worker_id
+    run, rows = _log_rows(session, where)
+    if run is None:
+        field = "task_id" if task_id is not None else "worker_id"
+        raise ApiError(404, f"{field}: no allocation decision about {task_id or worker_id!r} yet", field=field)
+    policy = _allocations.run_policy(run)
+    if subject == "task":
+        found = explain(rows, policy, task_id=key)
+    else:
+        found = explain(rows, policy, worker_id=key, verify=False)
+    body = found.to_dict()
+    if actor.role == "client":  # the client sees the decision, not other workers' component scores
+        body["candidates"] = [c for c in body["candidates"] if c.get("outcome") == "assigned"]
+    stored = session.execute(
+        sa.select(StoredExplanation.reason, StoredExplanation.counterfactual).where(
+            StoredExplanation.run_id == run.run_id,
+            StoredExplanation.subject == subject,
+            StoredExplanation.subject_id == key,
+        )
+    ).first()
+    return {
+        "run_id": run.run_id,
+        "policy_version": run.policy_version,
+        **body,
+        "reason": stored[0] if stored else None,
+    }
+
+
+@api.get("/transparency", summary="How tasks are allocated: the statement generated from the active policy")
+def transparency(actor: Caller, session: Db) -> dict[str, object]:
+    from gigshift.allocate import transparency_statement
+
+    policy = _allocations.active_policy(session, actor.organisation_id)
+    recorded = (
+        session.execute(
+            sa.select(GroupAttribute.attribute)
+            .join(Worker, Worker.worker_id == GroupAttribute.worker_id)
+            .where(Worker.organisation_id == actor.organisation_id)
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "policy_version": policy.version,
+        "weights": policy.normalised_weights,
+        "statement": transparency_statement(policy, group_columns=sorted(recorded)),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# audits
+
+
+@api.post("/audits", summary="LL144 bias audit of the decision log (the `gigshift audit --json` shape)")
+def post_audit(body: AuditIn, actor: Caller, session: Db) -> Response:
+    audit_id, text = _audits.run_audit(session, actor=actor, body=body)
+    session.commit()
+    return Response(
+        content=text, status_code=201, media_type="application/json", headers={"Location": f"/api/v1/audits/{audit_id}"}
+    )
+
+
+@api.get("/audits/{audit_id}", summary="A stored audit report")
+def get_audit(audit_id: int, actor: Caller, session: Db) -> Response:
+    report = session.get(AuditReport, audit_id)
+    if report is None or report.organisation_id != actor.organisation_id:
+        raise _store.not_found("audit", str(audit_id), field="audit_id")
+    return Response(content=report.report_json, media_type="application/json")

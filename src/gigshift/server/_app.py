@@ -1,0 +1,215 @@
+"""The FastAPI application: one factory, security headers, a body-size limit and JSON errors that name the field.
+
+The app keeps no state between requests beyond its connection pool and settings: every record
+lives in the database, so several processes (or hosts, on PostgreSQL) can serve one database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import gigshift
+from gigshift._errors import GigshiftError
+from gigshift.server._api import api, public
+from gigshift.server._db import make_engine, resolve_url, session_factory
+from gigshift.server._migrate import check_current
+from gigshift.server._security import resolve_secret_key
+from gigshift.server._store import ApiError
+
+log = logging.getLogger("gigshift.server")
+
+MAX_BODY_BYTES = 1_000_000
+BACKGROUND_THRESHOLD = 1000  # open tasks above which a run goes to the background by default
+
+#: No external source of anything: pages may use only what this server serves.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "strict-transport-security": "max-age=63072000; includeSubDomains",
+    "cache-control": "no-store",
+}
+
+
+class _TooLarge(HTTPException):
+    """Raised while the body streams in; FastAPI re-raises HTTPExceptions from body parsing as they are."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"request body over {limit} bytes")
+
+
+class GuardMiddleware:
+    """Refuse bodies over ``max_body_bytes`` (by Content-Length, or while streaming) and add security headers."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        too_large = JSONResponse(
+            {"detail": f"request body over {self.max_body_bytes} bytes", "field": "body"}, status_code=413
+        )
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await self._send_with_headers(too_large, scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise _TooLarge(self.max_body_bytes)
+            return message
+
+        async def secured_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items() if k.encode() not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, secured_send)
+        except _TooLarge:
+            if not started:
+                await self._send_with_headers(too_large, scope, receive, send)
+
+    @staticmethod
+    async def _send_with_headers(response: JSONResponse, scope: Scope, receive: Receive, send: Send) -> None:
+        for key, value in SECURITY_HEADERS.items():
+            response.headers[key] = value
+        await response(scope, receive, send)
+
+
+def _field(loc: tuple | list) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def _error(status: int, message: str, field: str | None, **extra: object) -> JSONResponse:
+    return JSONResponse({"detail": message, "field": field, **extra}, status_code=status)
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":
+        return _error(400, f"body: not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})", "body")
+    field = _field(first.get("loc", ()))
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    detail = [{"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")} for e in errors]
+    return _error(422, f"{field}: {first.get('msg', 'invalid')}{more}", field, errors=detail)
+
+
+async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    response = _error(exc.status, exc.message, exc.field)
+    if exc.status == 429:
+        response.headers["Retry-After"] = "60"
+    return response
+
+
+async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    field = "body" if exc.status_code == 413 else None
+    response = _error(exc.status_code, str(exc.detail), field)
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+async def _gigshift_error(_request: Request, exc: GigshiftError) -> JSONResponse:
+    return _error(422, str(exc), None)
+
+
+async def _bug(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return _error(500, "internal error; the server log has the details", None)
+
+
+def create_app(
+    database_url: str | None = None,
+    *,
+    secret_key: str | None = None,
+    dev: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    background_threshold: int = BACKGROUND_THRESHOLD,
+) -> FastAPI:
+    """The gigshift service on a migrated database.
+
+    Parameters
+    ----------
+    database_url : str, optional
+        ``sqlite:///FILE`` or ``postgresql://...``; default ``$GIGSHIFT_DATABASE_URL``, else
+        ``sqlite:///gigshift.db``. The database must be at the newest migration (``gigshift db upgrade``).
+    secret_key : str, optional
+        Token signing key; default ``$GIGSHIFT_SECRET_KEY``. With ``dev`` only, one is generated
+        and kept in the database, with a warning.
+    dev : bool, default=False
+        Development mode (``gigshift serve --demo``).
+    max_body_bytes : int, default=1_000_000
+        Larger request bodies get 413.
+    background_threshold : int, default=1000
+        Allocation runs over more open tasks than this run as background jobs unless the request says.
+    """
+    url = resolve_url(database_url)
+    engine = make_engine(url)
+    check_current(engine)
+    app = FastAPI(
+        title="gigshift",
+        version=gigshift.__version__,
+        summary="Fair, explained task allocation, audits and advice for gig platforms and co-ops.",
+        docs_url=None,  # the Swagger and ReDoc pages load scripts from a CDN; /openapi.json describes the API
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.engine = engine
+    app.state.read_sessions = session_factory(engine)
+    app.state.write_sessions = session_factory(engine, write=True)
+    app.state.secret_key = resolve_secret_key(engine, secret_key=secret_key, dev=dev)
+    app.state.background_threshold = background_threshold
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(GigshiftError, _gigshift_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _bug)
+    app.add_middleware(GuardMiddleware, max_body_bytes=max_body_bytes)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    def healthz() -> dict[str, object]:
+        import sqlalchemy as sa
+
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "version": gigshift.__version__, "database": engine.dialect.name}
+
+    app.include_router(public)
+    app.include_router(api)
+    return app
+
+
+def from_environment() -> FastAPI:
+    """``uvicorn --factory gigshift.server:from_environment``: settings from GIGSHIFT_* variables only."""
+    return create_app(os.environ.get("GIGSHIFT_DATABASE_URL"))

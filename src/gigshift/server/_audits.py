@@ -1,0 +1,122 @@
+"""Bias audits of the stored decision log, for auditors: group attributes joined in, small groups suppressed.
+
+Protected attributes leave the database only here, and only as aggregates: a group with fewer than
+``suppress_below`` workers (counted per attribute, and per cell of the intersection) has its value
+replaced by "not disclosed" before :func:`gigshift.audit.audit` sees the table, so no section of
+the report can describe it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from gigshift._errors import GigshiftError
+from gigshift.server._models import AllocationRun, AuditReport, Decision, GroupAttribute
+from gigshift.server._store import ApiError, record
+
+INTERSECTION = "+"  # as gigshift.audit names intersections
+
+
+def _suppress(frame: pl.DataFrame, column: str, *, k: int) -> pl.DataFrame:
+    """Null out the values of ``column`` held by fewer than ``k`` distinct workers."""
+    people = pl.col("worker_id").filter(pl.col(column).is_not_null()).n_unique().over(column)
+    return frame.with_columns(pl.when(people >= k).then(pl.col(column)).otherwise(None).alias(column))
+
+
+def decision_table(session: Session, *, organisation_id: int, body) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    """The decision log in scope, with the requested group attributes (only those workers gave)."""
+    query = (
+        sa.select(Decision.worker_id, Decision.is_selected, Decision.rank, Decision.score, Decision.task_id)
+        .join(AllocationRun, AllocationRun.run_id == Decision.run_id)
+        .where(AllocationRun.organisation_id == organisation_id, AllocationRun.status == "completed")
+    )
+    if body.run_id is not None:
+        run = session.get(AllocationRun, body.run_id)
+        if run is None or run.organisation_id != organisation_id:
+            raise ApiError(404, f"run_id: no allocation run {body.run_id!r}", field="run_id")
+        query = query.where(Decision.run_id == body.run_id)
+    if body.since is not None:
+        query = query.where(AllocationRun.finished_at >= body.since)
+    if body.until is not None:
+        query = query.where(AllocationRun.finished_at < body.until)
+    rows = session.execute(query).all()
+    schema = {"worker_id": pl.String, "is_selected": pl.Boolean, "rank": pl.Int64, "score": pl.Float64}
+    decisions = pl.DataFrame([tuple(r)[:4] for r in rows], schema=schema, orient="row")
+    if decisions.height == 0:
+        raise ApiError(422, "run_id: no completed allocation decisions in the chosen period or run", field="run_id")
+    attrs = session.execute(
+        sa.select(GroupAttribute.worker_id, GroupAttribute.attribute, GroupAttribute.value).where(
+            GroupAttribute.attribute.in_(list(body.groups))
+        )
+    ).all()
+    given = pl.DataFrame(
+        [tuple(r) for r in attrs],
+        schema={"worker_id": pl.String, "attribute": pl.String, "value": pl.String},
+        orient="row",
+    )
+    wide = (
+        given.pivot(on="attribute", index="worker_id", values="value")
+        if given.height
+        else pl.DataFrame(schema={"worker_id": pl.String})
+    )
+    for group in body.groups:
+        if group not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias(group))
+    table = decisions.join(wide.select("worker_id", *body.groups), on="worker_id", how="left")
+    for group in body.groups:
+        table = _suppress(table, group, k=body.suppress_below)
+    if body.intersect and len(body.groups) > 1:
+        name = INTERSECTION.join(body.groups)
+        joined = pl.concat_str([pl.col(g) for g in body.groups], separator=INTERSECTION)  # null if any is null
+        table = _suppress(table.with_columns(joined.alias(name)), name, k=body.suppress_below)
+    return table
+
+
+def run_audit(session: Session, *, actor, body) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """Audit, store the report, and return (audit id, the ``gigshift audit --json`` text)."""
+    from gigshift.audit import audit
+
+    table = decision_table(session, organisation_id=actor.organisation_id, body=body)
+    groups = list(body.groups)
+    if body.intersect and len(groups) > 1:
+        groups.append(INTERSECTION.join(body.groups))
+    scope = f"run {body.run_id}" if body.run_id else "all completed runs"
+    try:
+        result = audit(
+            table,
+            groups,
+            selected="is_selected",
+            person="worker_id" if body.count == "people" else None,
+            rank="rank",
+            exclude_small=body.exclude_small,
+            min_n=body.min_n,
+            n_bootstrap=body.n_bootstrap,
+            seed=body.seed,
+            audit_date=date.today(),
+            source=f"gigshift server decision log ({scope})",
+            description=body.description,
+        )
+    except GigshiftError as exc:
+        raise ApiError(422, f"groups: {exc}", field="groups") from None
+    text = result.to_json()
+    params = json.loads(body.model_dump_json())
+    report = AuditReport(
+        organisation_id=actor.organisation_id, requested_by=actor.user_id, params=params, report_json=text
+    )
+    session.add(report)
+    session.flush()
+    record(
+        session,
+        organisation_id=actor.organisation_id,
+        user_id=actor.user_id,
+        action="audit.create",
+        object_type="audit_report",
+        object_id=str(report.id),
+        detail={"groups": groups},
+    )
+    return report.id, text

@@ -1,0 +1,102 @@
+"""Database plumbing: URL resolution, engines (SQLite in WAL mode with foreign keys, or PostgreSQL), sessions.
+
+SQLite transactions are begun explicitly: ``BEGIN`` for reads and ``BEGIN IMMEDIATE`` for requests
+that write, so two writers queue on the database lock (``busy_timeout``) instead of failing when a
+read transaction cannot be upgraded. PostgreSQL runs at READ COMMITTED with row locks where needed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gigshift._errors import GigshiftError
+
+DEFAULT_DATABASE_URL = "sqlite:///gigshift.db"
+ENV_DATABASE_URL = "GIGSHIFT_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL: ``url``, else ``$GIGSHIFT_DATABASE_URL``, else ``sqlite:///gigshift.db``.
+
+    ``postgresql://`` and ``postgres://`` mean the psycopg 3 driver; a bare file path means SQLite.
+    """
+    raw = (url or os.environ.get(ENV_DATABASE_URL) or DEFAULT_DATABASE_URL).strip()
+    if "://" not in raw:
+        raw = f"sqlite:///{Path(raw).expanduser()}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            raw = "postgresql+psycopg://" + raw[len(prefix) :]
+    try:
+        parsed = sa.engine.make_url(raw)
+    except sa.exc.ArgumentError as exc:
+        raise GigshiftError(f"--db: not a database URL: {raw!r} ({exc})") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise GigshiftError(
+            f"--db: unsupported database {parsed.get_backend_name()!r}; use sqlite:///FILE or postgresql://..."
+        )
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise GigshiftError("--db: SQLite needs a file (sqlite:///path/to/gigshift.db); an in-memory database is lost")
+    return raw
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the resolved URL; SQLite gets WAL mode, foreign keys and a busy timeout on every connection."""
+    resolved = resolve_url(url)
+    parsed = sa.engine.make_url(resolved)
+    if parsed.get_backend_name() == "sqlite":
+        Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            resolved,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            pool_pre_ping=False,
+        )
+        _sqlite_events(engine)
+        return engine
+    try:
+        return sa.create_engine(resolved, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except ModuleNotFoundError as exc:  # the psycopg driver is an extra
+        raise GigshiftError(f"PostgreSQL needs its driver: pip install 'gigshift[postgres]' ({exc})") from None
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # We emit BEGIN ourselves (see _on_begin): the driver's implicit transactions are off.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        mode = "IMMEDIATE" if connection.get_execution_options().get("gigshift_write") else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; with ``write`` a SQLite transaction takes the write lock at BEGIN."""
+    bind = engine.execution_options(gigshift_write=True) if write else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back (nothing written) if it raises."""
+    with session_factory(engine, write=write)() as session, session.begin():
+        yield session

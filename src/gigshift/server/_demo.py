@@ -1,0 +1,147 @@
+"""A demo instance: a synthetic market (``gigshift.market.synthetic``), one allocation run and one login per role."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gigshift.server._db import transaction
+from gigshift.server._models import Bid, Client, Decision, GroupAttribute, Task, User, Worker
+from gigshift.server._store import add_user, now, organisation, record
+
+DEMO_DOMAIN = "demo.gigshift.invalid"
+DEMO_CONSENT = "synthetic demo data (gigshift.market.synthetic), for fairness checks and audits in aggregate"
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    email: str
+    password: str
+    role: str
+    worker_id: str | None = None
+    client_id: str | None = None
+
+
+def _rows(frame: pl.DataFrame) -> list[dict]:
+    return frame.to_dicts()
+
+
+def fill_demo(engine: Engine, *, n_workers: int = 300, n_tasks: int = 450, seed: int = 2026) -> list[Login]:
+    """Fill an empty organisation with a synthetic market, allocate its earlier two thirds, and (re)set the
+    four demo logins with fresh passwords. An instance that has the market already keeps it."""
+    from gigshift.market import GROUP_ATTRIBUTES, synthetic
+    from gigshift.taxonomy import categories
+
+    with transaction(engine, write=True) as session:
+        org = organisation(session)
+        has_market = session.execute(sa.select(Worker.worker_id).where(Worker.organisation_id == org.id)).first()
+        org_id = org.id
+    if has_market is None:
+        market = synthetic(n_workers=n_workers, n_tasks=n_tasks, seed=seed)
+        exposure = categories().select(
+            category="slug", exposure_gpt4_beta="gpt4_beta", exposure_human_beta="human_beta"
+        )
+        tasks = (
+            market.tasks.join(exposure, on="category", how="left")
+            .with_columns(
+                organisation_id=pl.lit(org_id),
+                status=pl.lit("open"),
+                category_source=pl.lit("given"),
+                title=pl.col("text").str.slice(0, 80),
+            )
+            .sort("posted_at")
+        )
+        history = tasks.head(tasks.height * 2 // 3)
+        fresh = tasks.tail(tasks.height - history.height)
+        with transaction(engine, write=True) as session:
+            session.execute(sa.insert(Client), _rows(market.clients.with_columns(organisation_id=pl.lit(org_id))))
+            worker_cols = [c for c in market.workers.columns if c not in GROUP_ATTRIBUTES]
+            workers = market.workers.select(worker_cols).with_columns(
+                organisation_id=pl.lit(org_id), is_available=pl.lit(True), n_batches_waiting=pl.lit(0)
+            )
+            session.execute(sa.insert(Worker), _rows(workers))
+            given = (
+                market.workers.unpivot(
+                    index="worker_id",
+                    on=[c for c in GROUP_ATTRIBUTES if c in market.workers.columns],
+                    variable_name="attribute",
+                )
+                .drop_nulls("value")
+                .with_columns(consented_at=pl.lit(now()), consent_purpose=pl.lit(DEMO_CONSENT))
+            )
+            session.execute(sa.insert(GroupAttribute), _rows(given))
+            _insert_tasks(session, history, market.bids)
+        _allocate_history(engine, org_id)
+        with transaction(engine, write=True) as session:
+            _insert_tasks(session, fresh, market.bids)
+            record(session, organisation_id=org_id, user_id=None, action="demo.load", detail={"seed": seed})
+    return _logins(engine, org_id)
+
+
+def _insert_tasks(session, tasks: pl.DataFrame, bids: pl.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    columns = [c.name for c in Task.__table__.columns if c.name in tasks.columns]
+    session.execute(sa.insert(Task), _rows(tasks.select(columns)))
+    mine = bids.join(tasks.select("task_id"), on="task_id", how="semi")
+    if mine.height:
+        session.execute(sa.insert(Bid), _rows(mine.select("task_id", "worker_id", "price_usd", "bid_at")))
+
+
+def _allocate_history(engine: Engine, org_id: int) -> None:
+    from gigshift.server._allocations import execute_run, request_run
+    from gigshift.server._roles import Actor
+    from gigshift.server._schemas import AllocationIn
+
+    system = Actor(
+        user_id=None,  # type: ignore[arg-type]
+        email="",
+        role="operator",
+        organisation_id=org_id,
+        worker_id=None,
+        client_id=None,
+        scope="all",
+    )
+    wanted = request_run(
+        engine, actor=system, body=AllocationIn(seed=1), idempotency_key="demo-history", background_threshold=10**9
+    )
+    execute_run(engine, wanted.run_id)
+
+
+def _logins(engine: Engine, org_id: int) -> list[Login]:
+    from gigshift.server._security import hash_password
+
+    logins = []
+    with transaction(engine, write=True) as session:
+        # the demo worker was a candidate in the demo's allocation run, so "why (not) me" has an answer
+        assigned = session.execute(
+            sa.select(sa.func.min(Decision.worker_id))
+            .join(Worker, Worker.worker_id == Decision.worker_id)
+            .where(Worker.organisation_id == org_id)
+        ).scalar_one_or_none()
+        client = session.execute(
+            sa.select(Task.client_id)
+            .where(Task.organisation_id == org_id, Task.task_id.in_(sa.select(Decision.task_id)))
+            .order_by(Task.task_id)
+            .limit(1)
+        ).scalar_one_or_none()
+        for role in ("worker", "client", "operator", "auditor"):
+            email = f"{role}@{DEMO_DOMAIN}"
+            password = secrets.token_urlsafe(12)
+            user = session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+            if user is None:
+                user = add_user(
+                    session,
+                    email=email,
+                    role=role,
+                    password=password,
+                    worker_id=assigned if role == "worker" else None,
+                    client_id=client if role == "client" else None,
+                )
+            else:  # a restarted demo: fresh passwords, and earlier tokens end
+                user.password_hash = hash_password(password)
+                user.token_version += 1
+            logins.append(Login(email, password, role, user.worker_id, user.client_id))
+    return logins

@@ -1,0 +1,113 @@
+"""Who may call which route: one table, enforced by one dependency that every ``/api/v1`` route goes through.
+
+Each route maps roles to a scope: ``"all"`` (everything of the organisation) or ``"own"`` (only the
+caller's records: a worker's own profile, bids and decisions; a client's own tasks). A role missing
+from a route's entry is refused with 403; a route missing from the table is refused for everyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from gigshift.server._models import User
+from gigshift.server._security import TokenError, read_token
+from gigshift.server._store import ApiError
+
+Role = Literal["worker", "client", "operator", "auditor"]
+Scope = Literal["own", "all"]
+
+EVERYONE: dict[Role, Scope] = {"worker": "own", "client": "own", "operator": "all", "auditor": "all"}
+
+ROUTE_ROLES: dict[tuple[str, str], dict[Role, Scope]] = {
+    ("GET", "/api/v1/me"): EVERYONE,
+    ("GET", "/api/v1/tasks"): EVERYONE,
+    ("POST", "/api/v1/tasks"): {"client": "own", "operator": "all"},
+    ("GET", "/api/v1/tasks/{task_id}"): EVERYONE,
+    ("GET", "/api/v1/workers"): {"operator": "all", "auditor": "all"},
+    ("POST", "/api/v1/workers"): {"worker": "own", "operator": "all"},
+    ("GET", "/api/v1/workers/{worker_id}"): {"worker": "own", "operator": "all", "auditor": "all"},
+    ("GET", "/api/v1/workers/{worker_id}/advice"): {"worker": "own", "operator": "all"},
+    ("POST", "/api/v1/bids"): {"worker": "own", "operator": "all"},
+    ("POST", "/api/v1/allocations"): {"operator": "all"},
+    ("GET", "/api/v1/allocations/{run_id}"): {"operator": "all", "auditor": "all"},
+    ("GET", "/api/v1/allocations/{run_id}/assignments"): {"operator": "all", "auditor": "all"},
+    ("GET", "/api/v1/explanations"): EVERYONE,
+    ("GET", "/api/v1/transparency"): EVERYONE,
+    ("POST", "/api/v1/audits"): {"auditor": "all"},
+    ("GET", "/api/v1/audits/{audit_id}"): {"auditor": "all"},
+}
+"""(method, path) -> {role: scope}. Public routes (``/healthz``, ``/openapi.json``, the token route) are not here."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The authenticated caller of one request and the scope the role table gives them on this route."""
+
+    user_id: int
+    email: str
+    role: Role
+    organisation_id: int
+    worker_id: str | None
+    client_id: str | None
+    scope: Scope
+
+    @property
+    def sees_all(self) -> bool:
+        return self.scope == "all"
+
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_session(request: Request):  # type: ignore[no-untyped-def]
+    """One session per request; SQLite takes the write lock at BEGIN for requests that may write."""
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    factory = request.app.state.write_sessions if write else request.app.state.read_sessions
+    with factory() as session:
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                session.rollback()
+
+
+def authorize(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
+    """Check the bearer token, then the role table; return the caller with their scope on this route."""
+    route = request.scope.get("route")
+    method = "GET" if request.method == "HEAD" else request.method
+    rule = ROUTE_ROLES.get((method, getattr(route, "path", "")))
+    if token is None:
+        raise _unauthorized("not authenticated: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
+    try:
+        claims = read_token(token, secret_key=request.app.state.secret_key)
+    except TokenError as exc:
+        raise _unauthorized(str(exc)) from None
+    # Its own short read, so that the handler's transaction (a write lock, on SQLite) starts only when needed.
+    with request.app.state.read_sessions() as session:
+        user = session.execute(sa.select(User).where(User.id == int(claims["sub"]))).scalar_one_or_none()
+    # A token outlives nothing: a deleted or disabled user, a changed role or a reset password ends it.
+    if user is None or not user.is_active or user.role != claims["role"] or user.token_version != claims["ver"]:
+        raise _unauthorized("token no longer valid: log in again")
+    if rule is None:  # fail closed: a route someone forgot to list is nobody's
+        raise HTTPException(status_code=403, detail=f"{method} {request.url.path} is not open to any role")
+    scope = rule.get(user.role)  # type: ignore[call-overload]
+    if scope is None:
+        allowed = ", ".join(rule)
+        message = f"role {user.role!r} may not {method} this route (allowed: {allowed})"
+        raise HTTPException(status_code=403, detail=message)
+    actor = Actor(user.id, user.email, user.role, user.organisation_id, user.worker_id, user.client_id, scope)  # type: ignore[arg-type]
+    if scope == "own" and actor.role == "worker":
+        for source in (request.path_params, request.query_params):
+            asked = source.get("worker_id")
+            if asked is not None and asked != actor.worker_id:
+                raise ApiError(403, "worker_id: a worker may read only their own records", field="worker_id")
+    return actor

@@ -1,0 +1,412 @@
+"""Storing and reading the service's records: users, workers, tasks, bids and the activity trail.
+
+Every function takes an open session and leaves committing to its caller, so that one request is
+one transaction: all of it is written, or none.
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import cache
+from zoneinfo import available_timezones
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from gigshift._errors import GigshiftError
+from gigshift.server._models import (
+    ROLES,
+    Activity,
+    Assignment,
+    Bid,
+    Client,
+    GroupAttribute,
+    Organisation,
+    Task,
+    User,
+    Worker,
+)
+from gigshift.server._security import hash_password
+
+DEFAULT_ORGANISATION = "default"
+
+
+class ApiError(Exception):
+    """A refusal with its HTTP status and the request field at fault (rendered as JSON by the app)."""
+
+    def __init__(self, status: int, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+
+def not_found(kind: str, key: str, *, field: str) -> ApiError:
+    return ApiError(404, f"{field}: no {kind} {key!r}", field=field)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def record(
+    session: Session,
+    *,
+    organisation_id: int | None,
+    user_id: int | None,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    detail: Mapping[str, object] | None = None,
+) -> None:
+    """Append one line to the activity trail, in the caller's transaction."""
+    session.add(
+        Activity(
+            organisation_id=organisation_id,
+            user_id=user_id,
+            at=now(),
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=dict(detail) if detail else None,
+        )
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# the atlas, cached per process (read-only reference data, not request state)
+
+
+@cache
+def _category_table() -> dict[str, dict[str, object]]:
+    from gigshift.taxonomy import categories
+
+    table = categories().select("slug", "name", "mode", "gpt4_beta", "human_beta")
+    return {r["slug"]: r for r in table.with_columns(table["mode"].cast(str)).iter_rows(named=True)}
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_category(slug: str, *, field: str) -> dict[str, object]:
+    table = _category_table()
+    if slug not in table:
+        close = difflib.get_close_matches(slug, list(table), n=3, cutoff=0.5)
+        hint = f"; closest: {', '.join(close)}" if close else "; see `gigshift categories`"
+        raise ApiError(422, f"{field}: unknown gig category {slug!r}{hint}", field=field)
+    return table[slug]
+
+
+# ----------------------------------------------------------------------------------------------
+# organisations and users
+
+
+def organisation(session: Session, slug: str = DEFAULT_ORGANISATION) -> Organisation:
+    """The organisation with this slug, created on first use."""
+    org = session.execute(sa.select(Organisation).where(Organisation.slug == slug)).scalar_one_or_none()
+    if org is None:
+        org = Organisation(slug=slug, name=slug)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def add_user(
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    password: str,
+    worker_id: str | None = None,
+    client_id: str | None = None,
+    organisation_slug: str = DEFAULT_ORGANISATION,
+) -> User:
+    """Add a login. A worker login is linked to the profile ``worker_id`` (an empty profile is made if none);
+    a client login to ``client_id`` (made if none; a fresh id if not given)."""
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise GigshiftError(f"--role: expected one of {', '.join(ROLES)}; got {role!r}")
+    if "@" not in email or len(email) > 320 or email.startswith("@") or email.endswith("@"):
+        raise GigshiftError(f"--email: not an email address: {email!r}")
+    if worker_id is not None and role != "worker":
+        raise GigshiftError("--worker-id: only a worker login links to a worker profile")
+    if role == "worker" and not worker_id:
+        raise GigshiftError("--worker-id: a worker login needs the id of its worker profile")
+    if session.execute(sa.select(User.id).where(User.email == email)).first() is not None:
+        raise GigshiftError(f"--email: a user {email!r} exists already")
+    org = organisation(session, organisation_slug)
+    if worker_id is not None:
+        worker = session.get(Worker, worker_id)
+        if worker is None:
+            session.add(Worker(worker_id=worker_id, organisation_id=org.id, categories=[], skills=[]))
+            session.flush()  # the profile before the login that refers to it
+        elif worker.organisation_id != org.id:
+            raise GigshiftError(f"--worker-id: worker {worker_id!r} belongs to another organisation")
+        elif session.execute(sa.select(User.id).where(User.worker_id == worker_id)).first() is not None:
+            raise GigshiftError(f"--worker-id: worker {worker_id!r} already has a login")
+    if role == "client":
+        client_id = client_id or new_id("c")
+        if session.get(Client, client_id) is None:
+            session.add(Client(client_id=client_id, organisation_id=org.id))
+            session.flush()
+    user = User(
+        organisation_id=org.id,
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        worker_id=worker_id,
+        client_id=client_id if role == "client" else None,
+    )
+    session.add(user)
+    session.flush()
+    record(session, organisation_id=org.id, user_id=None, action="user.add", object_type="user", object_id=str(user.id))
+    return user
+
+
+# ----------------------------------------------------------------------------------------------
+# tasks
+
+
+def _exposure_from_text(text: str) -> tuple[dict[str, object], list[dict]]:
+    from gigshift.taxonomy import lookup
+
+    try:
+        result = lookup(text, top=3)
+    except GigshiftError as exc:
+        raise ApiError(422, f"text: {exc}", field="text") from None
+    suggested = result.categories.select("slug", "name", "score").to_dicts()
+    exposure = {"gpt4_beta": result.exposure["gpt4"]["beta"], "human_beta": result.exposure["human"]["beta"]}
+    return exposure, suggested
+
+
+def create_task(session: Session, *, actor, body) -> Task:  # type: ignore[no-untyped-def]
+    """Store a posted task: its category given or found from its text through the atlas, with its AI exposure."""
+    if body.category is None and not body.text:
+        raise ApiError(422, "text: give a category or a text describing the work to categorise", field="text")
+    suggested: list[dict] = []
+    if body.text:  # before touching the database: the first lookup builds the atlas index
+        exposure, suggested = _exposure_from_text(body.text)
+    if actor.role == "client":
+        if body.client_id not in (None, actor.client_id):
+            raise ApiError(403, "client_id: a client posts tasks only for themselves", field="client_id")
+        client_id = actor.client_id
+        if client_id is None:
+            raise ApiError(409, "this client login has no client record; ask an operator", field="client_id")
+    else:
+        if body.client_id is None:
+            raise ApiError(422, "client_id: an operator must say which client posts the task", field="client_id")
+        client_id = body.client_id
+    client = session.get(Client, client_id)
+    if client is None or client.organisation_id != actor.organisation_id:
+        raise not_found("client", client_id, field="client_id")
+    task_id = body.task_id or new_id("t")
+    if session.get(Task, task_id) is not None:
+        raise ApiError(409, f"task_id: a task {task_id!r} exists already", field="task_id")
+    if body.category is not None:
+        info = check_category(body.category, field="category")
+        category, source = body.category, "given"
+        if not body.text:
+            exposure = {"gpt4_beta": info["gpt4_beta"], "human_beta": info["human_beta"]}
+    else:
+        category, source = suggested[0]["slug"], "lookup"
+        info = check_category(category, field="text")
+    is_remote = body.is_remote if body.is_remote is not None else info["mode"] == "online"
+    if not is_remote and not body.location:
+        raise ApiError(422, "location: an on-location task needs its area", field="location")
+    posted_at = body.posted_at or now()
+    if posted_at.tzinfo is None:
+        raise ApiError(422, "posted_at: give a time zone (e.g. 2026-05-01T09:00:00Z)", field="posted_at")
+    task = Task(
+        task_id=task_id,
+        organisation_id=actor.organisation_id,
+        client_id=client_id,
+        title=body.title,
+        text=body.text,
+        category=category,
+        category_source=source,
+        required_skills=list(dict.fromkeys(body.required_skills)),
+        budget_usd=body.budget_usd,
+        expected_hours=body.expected_hours,
+        posted_at=posted_at,
+        is_remote=is_remote,
+        location=body.location,
+        status="open",
+        exposure_gpt4_beta=exposure["gpt4_beta"],
+        exposure_human_beta=exposure["human_beta"],
+        lookup={"suggested_categories": suggested} if suggested else None,
+        created_by=actor.user_id,
+    )
+    session.add(task)
+    session.flush()
+    record(
+        session,
+        organisation_id=actor.organisation_id,
+        user_id=actor.user_id,
+        action="task.create",
+        object_type="task",
+        object_id=task_id,
+        detail={"category": category, "category_source": source},
+    )
+    return task
+
+
+def task_query(session: Session, actor) -> sa.Select:  # type: ignore[no-untyped-def]
+    """The tasks a caller may see, with their assigned worker: all of the organisation's; a client's own;
+    a worker's open tasks in their categories and the tasks given to them."""
+    query = sa.select(Task, Assignment.worker_id).outerjoin(Assignment, Assignment.task_id == Task.task_id)
+    query = query.where(Task.organisation_id == actor.organisation_id)
+    if actor.sees_all:
+        return query
+    if actor.role == "client":
+        return query.where(Task.client_id == actor.client_id)
+    categories = (
+        session.execute(sa.select(Worker.categories).where(Worker.worker_id == actor.worker_id)).scalar_one_or_none()
+        or []
+    )
+    open_in_mine = (Task.status == "open") & Task.category.in_(categories)
+    return query.where(sa.or_(open_in_mine, Assignment.worker_id == actor.worker_id))
+
+
+# ----------------------------------------------------------------------------------------------
+# workers
+
+
+def upsert_worker(session: Session, *, actor, body) -> tuple[Worker, bool]:  # type: ignore[no-untyped-def]
+    """Create or replace a worker profile; a worker only their own, an operator any of the organisation's."""
+    if actor.role == "worker":
+        if body.worker_id not in (None, actor.worker_id):
+            raise ApiError(403, "worker_id: a worker may edit only their own profile", field="worker_id")
+        worker_id = actor.worker_id
+        for field in ("rating", "n_jobs_completed", "reliability"):
+            if getattr(body, field) is not None:
+                raise ApiError(403, f"{field}: set by the platform from completed work, not by the worker", field=field)
+    else:
+        if body.worker_id is None:
+            raise ApiError(422, "worker_id: an operator must give the worker's id", field="worker_id")
+        if body.group_attributes:
+            raise ApiError(
+                403,
+                "group_attributes: only the worker can give their group attributes, with their consent",
+                field="group_attributes",
+            )
+        worker_id = body.worker_id
+    if body.group_attributes and not body.group_attributes_consent:
+        raise ApiError(
+            422,
+            "group_attributes_consent: must be true to store group attributes (used only for fairness checks "
+            "and audits in aggregate)",
+            field="group_attributes_consent",
+        )
+    for i, slug in enumerate(body.categories):
+        check_category(slug, field=f"categories[{i}]")
+    if body.time_zone is not None and body.time_zone not in _time_zones():
+        raise ApiError(422, f"time_zone: unknown IANA time zone {body.time_zone!r}", field="time_zone")
+    if not body.is_remote and not body.location:
+        raise ApiError(422, "location: a worker who is not remote needs an area", field="location")
+    worker = session.get(Worker, worker_id)
+    created = worker is None
+    if worker is not None and worker.organisation_id != actor.organisation_id:
+        raise ApiError(409, f"worker_id: the id {worker_id!r} is taken", field="worker_id")
+    if worker is None:
+        worker = Worker(worker_id=worker_id, organisation_id=actor.organisation_id)
+        session.add(worker)
+    values = body.model_dump(exclude={"worker_id", "group_attributes", "group_attributes_consent"})
+    values["categories"] = list(dict.fromkeys(values["categories"]))
+    values["skills"] = list(dict.fromkeys(values["skills"]))
+    for field in ("rating", "n_jobs_completed", "reliability"):
+        if values[field] is None:
+            values.pop(field)  # kept as it is (the platform's record)
+    for key, value in values.items():
+        setattr(worker, key, value)
+    if worker.n_jobs_completed is None:
+        worker.n_jobs_completed = 0
+    session.flush()
+    if body.group_attributes:
+        stamp = now()
+        session.execute(
+            sa.delete(GroupAttribute).where(
+                GroupAttribute.worker_id == worker_id, GroupAttribute.attribute.in_(list(body.group_attributes))
+            )
+        )
+        session.add_all(
+            [
+                GroupAttribute(
+                    worker_id=worker_id,
+                    attribute=attribute,
+                    value=value,
+                    consented_at=stamp,
+                    consent_purpose="fairness checks and bias audits, in aggregate only",
+                )
+                for attribute, value in body.group_attributes.items()
+            ]
+        )
+    record(
+        session,
+        organisation_id=actor.organisation_id,
+        user_id=actor.user_id,
+        action="worker.create" if created else "worker.update",
+        object_type="worker",
+        object_id=worker_id,
+        detail={"group_attributes_given": sorted(body.group_attributes)} if body.group_attributes else None,
+    )
+    return worker, created
+
+
+def worker_in_org(session: Session, actor, worker_id: str, *, field: str = "worker_id") -> Worker:  # type: ignore[no-untyped-def]
+    worker = session.get(Worker, worker_id)
+    if worker is None or worker.organisation_id != actor.organisation_id:
+        raise not_found("worker", worker_id, field=field)
+    return worker
+
+
+def given_attributes(session: Session, worker_id: str) -> list[str]:
+    query = sa.select(GroupAttribute.attribute).where(GroupAttribute.worker_id == worker_id)
+    return sorted(session.execute(query).scalars().all())
+
+
+# ----------------------------------------------------------------------------------------------
+# bids
+
+
+def create_bid(session: Session, *, actor, body) -> Bid:  # type: ignore[no-untyped-def]
+    if actor.role == "worker":
+        if body.worker_id not in (None, actor.worker_id):
+            raise ApiError(403, "worker_id: a worker bids only for themselves", field="worker_id")
+        worker_id = actor.worker_id
+    else:
+        if body.worker_id is None:
+            raise ApiError(422, "worker_id: an operator must say which worker bids", field="worker_id")
+        worker_id = body.worker_id
+    worker = worker_in_org(session, actor, worker_id)
+    task = session.get(Task, body.task_id)
+    if task is None or task.organisation_id != actor.organisation_id:
+        raise not_found("task", body.task_id, field="task_id")
+    if task.status != "open":
+        raise ApiError(409, f"task_id: task {task.task_id!r} is {task.status}, not open for bids", field="task_id")
+    if not worker.categories or worker.hourly_rate_usd is None:
+        raise ApiError(
+            409, "worker_id: complete the worker profile (categories, rate) before bidding", field="worker_id"
+        )
+    duplicate = sa.select(Bid.id).where(Bid.task_id == task.task_id, Bid.worker_id == worker_id)
+    if session.execute(duplicate).first() is not None:
+        raise ApiError(409, f"task_id: worker {worker_id!r} has bid on task {task.task_id!r} already", field="task_id")
+    bid = Bid(task_id=task.task_id, worker_id=worker_id, price_usd=body.price_usd, bid_at=now())
+    session.add(bid)
+    session.flush()
+    record(
+        session,
+        organisation_id=actor.organisation_id,
+        user_id=actor.user_id,
+        action="bid.create",
+        object_type="task",
+        object_id=task.task_id,
+        detail={"worker_id": worker_id},
+    )
+    return bid

@@ -1,0 +1,1 @@
+"""Alembic migrations of the gigshift server database (run by ``gigshift db upgrade``)."""
