@@ -10,11 +10,14 @@ to the pool's budget). :func:`statement` shows one worker their own numbers besi
 :func:`synthetic` draws a pool with planted take rates, pay changes and gaps.
 """
 
+from gigshift.pay._audit import PayAudit, audit
 from gigshift.pay._config import Expenses, PayConfig, Standard
 from gigshift.pay._load import Contribution, load
 from gigshift.pay._mapping import read_mapping
 from gigshift.pay._pool import Pool
 from gigshift.pay._schema import CONSENT_SCHEMA, JOB_COLUMNS, SCHEMAS, SESSION_COLUMNS, TableKind
+from gigshift.pay._statement import Statement, statement
+from gigshift.pay._synthetic import PlantedChange, SyntheticPool, nyc_config, synthetic
 from gigshift.pay._validate import validate
 
 __all__ = [
@@ -24,11 +27,19 @@ __all__ = [
     "SESSION_COLUMNS",
     "Contribution",
     "Expenses",
+    "PayAudit",
     "PayConfig",
+    "PlantedChange",
     "Pool",
     "Standard",
+    "Statement",
+    "SyntheticPool",
     "TableKind",
+    "audit",
     "load",
+    "nyc_config",
     "read_mapping",
+    "statement",
+    "synthetic",
     "validate",
 ]
