@@ -106,7 +106,7 @@ class GuardMiddleware:
 
 
 def _field(loc: tuple | list) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form", "[key]")]
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 

@@ -82,9 +82,22 @@ def run_audit(session: Session, *, actor, body) -> tuple[int, str]:  # type: ign
     from gigshift.audit import audit
 
     table = decision_table(session, organisation_id=actor.organisation_id, body=body)
-    groups = list(body.groups)
-    if body.intersect and len(groups) > 1:
-        groups.append(INTERSECTION.join(body.groups))
+    wanted = list(body.groups)
+    if body.intersect and len(wanted) > 1:
+        wanted.append(INTERSECTION.join(body.groups))
+    groups = [g for g in wanted if table.get_column(g).null_count() < table.height]
+    left_out = [g for g in wanted if g not in groups]
+    if not groups:
+        raise ApiError(
+            422,
+            f"groups: no group of {', '.join(wanted)} has {body.suppress_below} or more workers with decisions; "
+            "nothing can be shown without identifying people",
+            field="groups",
+        )
+    description = body.description
+    if left_out:
+        note = f"Left out: {', '.join(left_out)} (every group under {body.suppress_below} workers)."
+        description = f"{description} {note}".strip()
     scope = f"run {body.run_id}" if body.run_id else "all completed runs"
     try:
         result = audit(
@@ -99,7 +112,7 @@ def run_audit(session: Session, *, actor, body) -> tuple[int, str]:  # type: ign
             seed=body.seed,
             audit_date=date.today(),
             source=f"gigshift server decision log ({scope})",
-            description=body.description,
+            description=description,
         )
     except GigshiftError as exc:
         raise ApiError(422, f"groups: {exc}", field="groups") from None

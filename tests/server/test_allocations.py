@@ -1,0 +1,201 @@
+"""Allocation runs: idempotent, all or nothing, progress, background jobs, and never a task assigned twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from gigshift.server import _allocations
+from gigshift.server._allocations import execute_run, request_run
+from gigshift.server._db import transaction
+from gigshift.server._models import AllocationRun
+from gigshift.server._roles import Actor
+from gigshift.server._schemas import AllocationIn
+
+
+def _state(api) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with api.app.state.engine.connect() as conn:
+        return {
+            "open": conn.execute(sa.text("SELECT count(*) FROM tasks WHERE status = 'open'")).scalar_one(),
+            "assignments": conn.execute(sa.text("SELECT count(*) FROM assignments")).scalar_one(),
+            "decisions": conn.execute(sa.text("SELECT count(*) FROM decisions")).scalar_one(),
+            "assigned_without_assignment": conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM tasks t WHERE t.status = 'assigned' "
+                    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.task_id)"
+                )
+            ).scalar_one(),
+        }
+
+
+def test_a_run_assigns_explains_and_reports(api):
+    before = _state(api)
+    response = api.post("/api/v1/allocations", "operator", json={"seed": 4}, headers={"Idempotency-Key": "batch-1"})
+    assert response.status_code == 201, response.text
+    run_id = response.json()["run_id"]
+    assert response.json()["status"] == "completed"
+    assert response.headers["location"] == f"/api/v1/allocations/{run_id}"
+    run = api.get(f"/api/v1/allocations/{run_id}", "operator").json()
+    assert run["status"] == "completed" and run["progress"] == 1.0 and run["stage"] == "done"
+    assert run["n_tasks"] == before["open"] and 0 < run["n_assigned"] <= run["n_tasks"]
+    assert run["summary"]["policy_version"] == run["policy_version"] == "default-2026.1"
+    assigned = api.get(f"/api/v1/allocations/{run_id}/assignments", "auditor", params={"limit": 500}).json()["items"]
+    assert len(assigned) == run["n_assigned"] == len({a["task_id"] for a in assigned})
+    after = _state(api)
+    assert after["open"] == before["open"] - run["n_assigned"]
+    assert after["assignments"] == before["assignments"] + run["n_assigned"]
+    assert after["decisions"] > before["decisions"] and after["assigned_without_assignment"] == 0
+    explained = api.get("/api/v1/explanations", "operator", params={"task_id": assigned[0]["task_id"]}).json()
+    assert explained["run_id"] == run_id and explained["subject"] == "task"
+    assert f"went to worker {assigned[0]['worker_id']}" in explained["summary"]
+    assert explained["reason"]
+
+
+def test_the_same_idempotency_key_returns_the_same_run(api):
+    key = {"Idempotency-Key": "nightly-2026-11-28"}
+    first = api.post("/api/v1/allocations", "operator", json={"seed": 1}, headers=key)
+    state = _state(api)
+    again = api.post("/api/v1/allocations", "operator", json={"seed": 1}, headers=key)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json() == first.json()
+    assert _state(api) == state  # the replay changed nothing
+    other = api.post("/api/v1/allocations", "operator", json={"seed": 2}, headers=key)
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
+    fresh = api.post("/api/v1/allocations", "operator", json={"seed": 1}, headers={"Idempotency-Key": "another"})
+    assert fresh.status_code == 201 and fresh.json()["run_id"] != first.json()["run_id"]
+
+
+def test_a_run_writes_all_its_assignments_or_none(api, monkeypatch):
+    before = _state(api)
+    original = _allocations._write_log
+
+    def fail_after_assignments(session, run, result):  # type: ignore[no-untyped-def]
+        original(session, run, result)  # assignments, decisions, explanations are written by now ...
+        raise RuntimeError("disk full")  # ... and then the transaction fails
+
+    monkeypatch.setattr(_allocations, "_write_log", fail_after_assignments)
+    response = api.post("/api/v1/allocations", "operator", json={}, headers={"Idempotency-Key": "k"})
+    assert response.status_code == 201 and response.json()["status"] == "failed"
+    run = api.get(f"/api/v1/allocations/{response.json()['run_id']}", "operator").json()
+    assert run["error"] == "internal error: RuntimeError: disk full"
+    assert _state(api) == before  # nothing half-written
+
+
+def test_progress_is_reported_stage_by_stage(api, monkeypatch):
+    seen: list[tuple[str, float]] = []
+    original = _allocations._progress
+
+    def spying(engine, run_id, attempt):  # type: ignore[no-untyped-def]
+        report = original(engine, run_id, attempt)
+
+        def wrapped(stage: str) -> None:
+            report(stage)
+            with engine.connect() as conn:  # what another request would read now
+                row = conn.execute(
+                    sa.text("SELECT stage, progress FROM allocation_runs WHERE run_id = :r"), {"r": run_id}
+                ).one()
+            seen.append((row[0], row[1]))
+
+        return wrapped
+
+    monkeypatch.setattr(_allocations, "_progress", spying)
+    assert api.post("/api/v1/allocations", "operator", json={}).json()["status"] == "completed"
+    stages = [s for s, _ in seen]
+    assert stages == ["load", "validate", "candidates", "solve", "explain", "write"]
+    assert [p for _, p in seen] == sorted(p for _, p in seen) and seen[-1][1] < 1
+
+
+def test_a_large_run_goes_to_the_background(api):
+    api.app.state.background_threshold = 0
+    response = api.post("/api/v1/allocations", "operator", json={}, headers={"Idempotency-Key": "bg"})
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    # TestClient runs background tasks before returning: the job has finished by now
+    run = api.get(f"/api/v1/allocations/{response.json()['run_id']}", "operator").json()
+    assert run["is_background"] and run["status"] == "completed" and run["n_assigned"] > 0
+
+
+def _operator(api) -> Actor:  # type: ignore[no-untyped-def]
+    return Actor(api.seed.users["operator"], "", "operator", 1, None, None, "all")
+
+
+def test_a_run_whose_process_died_is_taken_over_by_a_retry(api):
+    engine = api.app.state.engine
+    wanted = request_run(
+        engine, actor=_operator(api), body=AllocationIn(seed=3), idempotency_key="crash", background_threshold=10**9
+    )
+    with transaction(engine, write=True) as session:  # as if a process claimed it, then died
+        run = session.get(AllocationRun, wanted.run_id)
+        run.status, run.n_attempts = "running", 1
+        run.heartbeat_at = run.created_at
+    retry = api.post("/api/v1/allocations", "operator", json={"seed": 3}, headers={"Idempotency-Key": "crash"})
+    assert retry.json() == {"run_id": wanted.run_id, "status": "running"}  # its heartbeat is still fresh
+    with transaction(engine, write=True) as session:
+        run = session.get(AllocationRun, wanted.run_id)
+        run.heartbeat_at = run.created_at - timedelta(minutes=5)
+    retry = api.post("/api/v1/allocations", "operator", json={"seed": 3}, headers={"Idempotency-Key": "crash"})
+    assert retry.json() == {"run_id": wanted.run_id, "status": "completed"}
+    with transaction(engine) as session:
+        run = session.get(AllocationRun, wanted.run_id)
+        assert run.n_attempts == 2 and run.n_assigned > 0
+
+
+def test_two_concurrent_runs_never_assign_a_task_twice(api, monkeypatch, caplog):
+    """Two runs in two threads, each slowed inside its computation so that they overlap for sure."""
+    engine = api.app.state.engine
+    before = _state(api)
+    both_computing = threading.Barrier(2, timeout=30)
+    original = _allocations._allocate
+
+    first_tries = set()
+
+    def overlapping(inputs, run, policy, progress):  # type: ignore[no-untyped-def]
+        result = original(inputs, run, policy, progress)
+        if run.run_id not in first_tries:  # a retry (SQLite, after a conflict) does not wait again
+            first_tries.add(run.run_id)
+            both_computing.wait()  # neither writes before both have read the open tasks
+        return result
+
+    monkeypatch.setattr(_allocations, "_allocate", overlapping)
+    caplog.set_level("INFO", logger="gigshift.server")
+    runs = [
+        request_run(
+            engine, actor=_operator(api), body=AllocationIn(seed=i), idempotency_key=f"c{i}", background_threshold=10**9
+        )
+        for i in range(2)
+    ]
+    threads = [threading.Thread(target=execute_run, args=(engine, r.run_id)) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT run_id, status, n_assigned FROM allocation_runs WHERE run_id IN (:a, :b)"),
+            {"a": runs[0].run_id, "b": runs[1].run_id},
+        ).all()
+        per_task = conn.execute(
+            sa.text("SELECT max(n) FROM (SELECT count(*) AS n FROM assignments GROUP BY task_id) x")
+        )
+        worst = per_task.scalar_one()
+    assert {r.status for r in rows} == {"completed"}, rows
+    after = _state(api)
+    assert worst == 1
+    assert after["assignments"] - before["assignments"] == sum(r.n_assigned for r in rows) > 0
+    assert after["assigned_without_assignment"] == 0
+    assert after["open"] == before["open"] - sum(r.n_assigned for r in rows)
+    if api.backend == "postgresql":  # SKIP LOCKED: the runs split the open tasks, one got them all
+        assert sorted(r.n_assigned for r in rows)[0] == 0
+    else:  # one writer at a time: the second found its tasks taken, rolled back and retried
+        assert "tasks taken by another run meanwhile; retrying" in caplog.text
+
+
+@pytest.mark.parametrize("body", [{"seed": -1}, {"background": "soon"}, {"extra": 1}], ids=["seed", "type", "unknown"])
+def test_bad_allocation_requests(sqlite_api, body):
+    before = _state(sqlite_api)
+    response = sqlite_api.post("/api/v1/allocations", "operator", json=body)
+    assert response.status_code == 422 and response.json()["field"] in body
+    assert _state(sqlite_api) == before
+    assert sqlite_api.get("/api/v1/allocations/nope", "operator").status_code == 404

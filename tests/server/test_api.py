@@ -1,0 +1,185 @@
+"""The API's behaviour: tasks through the atlas, profiles with consent, bids, explanations, transparency, audits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from gigshift.cli import app as cli
+
+
+def test_a_posted_task_is_categorised_through_the_atlas(api):
+    text = "Translate our website and product manuals from English to Spanish"
+    response = api.post("/api/v1/tasks", "client", json={"text": text, "budget_usd": 250, "expected_hours": 8})
+    assert response.status_code == 201, response.text
+    task = response.json()
+    assert task["category"] == "translation" and task["category_source"] == "lookup"
+    assert task["client_id"] == api.seed.client_id and task["status"] == "open" and task["is_remote"] is True
+    assert 0 < task["exposure"]["gpt4_beta"] <= 1 and 0 < task["exposure"]["human_beta"] <= 1
+    assert task["exposure"]["suggested_categories"][0]["slug"] == "translation"
+    assert api.get(f"/api/v1/tasks/{task['task_id']}", "client").json() == task
+    trail = _activity(api, "task.create")
+    assert trail[-1] == (api.seed.users["client"], task["task_id"])
+
+
+def _activity(api, action: str) -> list[tuple]:  # type: ignore[no-untyped-def]
+    with api.app.state.engine.connect() as conn:
+        query = sa.text("SELECT user_id, object_id FROM activity WHERE action = :a ORDER BY id")
+        return [tuple(r) for r in conn.execute(query, {"a": action})]
+
+
+def test_a_given_category_keeps_its_exposure_and_on_location_work_needs_an_area(sqlite_api):
+    body = {"category": "house-cleaning", "budget_usd": 90, "task_id": "clean-1"}
+    refused = sqlite_api.post("/api/v1/tasks", "client", json=body)
+    assert refused.status_code == 422 and refused.json()["field"] == "location"
+    posted = sqlite_api.post("/api/v1/tasks", "client", json={**body, "location": "area-03"})
+    assert posted.status_code == 201
+    assert posted.json()["category_source"] == "given" and posted.json()["is_remote"] is False
+    again = sqlite_api.post("/api/v1/tasks", "client", json={**body, "location": "area-03"})
+    assert again.status_code == 409 and again.json()["field"] == "task_id"
+
+
+def test_a_worker_profile_with_group_attributes_needs_consent(sqlite_api):
+    seed = sqlite_api.seed
+    profile = {"categories": ["translation"], "skills": ["Spanish", "Spanish"], "hourly_rate_usd": 28.5}
+    with_attrs = {**profile, "group_attributes": {"sex": "female"}}
+    refused = sqlite_api.post("/api/v1/workers", "worker", json=with_attrs)
+    assert refused.status_code == 422 and refused.json()["field"] == "group_attributes_consent"
+    saved = sqlite_api.post("/api/v1/workers", "worker", json={**with_attrs, "group_attributes_consent": True})
+    assert saved.status_code == 200, saved.text  # the worker's existing profile, replaced
+    body = saved.json()
+    assert body["worker_id"] == seed.worker_id and body["skills"] == ["Spanish"]
+    assert "sex" in body["group_attributes_given"] and "female" not in json.dumps(body)
+    assert sqlite_api.get(f"/api/v1/workers/{seed.worker_id}", "operator").json()["group_attributes_given"] is None
+    listed = sqlite_api.get("/api/v1/workers", "auditor", params={"limit": 500}).text
+    assert 'group_attributes_given":null' in listed.replace(" ", "") and "female" not in listed
+    with sqlite_api.app.state.engine.connect() as conn:
+        consent = conn.execute(
+            sa.text(
+                "SELECT value, consented_at FROM worker_group_attributes WHERE worker_id = :w AND attribute = 'sex'"
+            ),
+            {"w": seed.worker_id},
+        ).one()
+    assert consent[0] == "female" and consent[1] is not None
+
+
+@pytest.mark.parametrize(
+    ("who", "extra", "status", "field"),
+    [
+        ("worker", {"rating": 5.0}, 403, "rating"),
+        ("worker", {"worker_id": "someone-else"}, 403, "worker_id"),
+        ("operator", {"worker_id": "w-x", "group_attributes": {"sex": "male"}, "group_attributes_consent": True}, 403,
+         "group_attributes"),
+        ("operator", {}, 422, "worker_id"),
+        ("worker", {"categories": ["dog-walker"]}, 422, "categories[0]"),
+        ("worker", {"time_zone": "Mars/Olympus"}, 422, "time_zone"),
+    ],
+    ids=["own-rating", "other-profile", "operator-group-attributes", "operator-no-id", "category", "time-zone"],
+)  # fmt: skip
+def test_worker_profile_refusals(sqlite_api, who, extra, status, field):
+    body = {"categories": ["translation"], "hourly_rate_usd": 30, **extra}
+    response = sqlite_api.post("/api/v1/workers", who, json=body)
+    assert response.status_code == status and response.json()["field"] == field, response.text
+
+
+def test_bids(api):
+    seed = api.seed
+    first = api.post("/api/v1/bids", "worker", json={"task_id": seed.open_task_id, "price_usd": 55})
+    assert first.status_code == 201 and first.json()["worker_id"] == seed.worker_id
+    again = api.post("/api/v1/bids", "worker", json={"task_id": seed.open_task_id, "price_usd": 50})
+    assert again.status_code == 409 and again.json()["field"] == "task_id"
+    taken = api.post("/api/v1/bids", "worker", json={"task_id": seed.client_task_id, "price_usd": 50})
+    assert taken.status_code == 409 and "not open for bids" in taken.json()["detail"]
+    missing = api.post("/api/v1/bids", "worker", json={"task_id": "t-none", "price_usd": 50})
+    assert missing.status_code == 404 and missing.json() == {"detail": "task_id: no task 't-none'", "field": "task_id"}
+    for_other = api.post(
+        "/api/v1/bids", "worker", json={"task_id": seed.open_task_id, "price_usd": 9, "worker_id": "x"}
+    )
+    assert for_other.status_code == 403
+
+
+def test_explanations_for_each_role(api):
+    seed = api.seed
+    mine = api.get("/api/v1/explanations", "worker", params={"worker_id": seed.worker_id})
+    assert mine.status_code == 200, mine.text
+    body = mine.json()
+    assert body["subject"] == "worker" and body["subject_id"] == seed.worker_id and body["run_id"] == seed.run_id
+    assert body["summary"].startswith(f"Worker {seed.worker_id} ")
+    assert {c["worker_id"] for c in body["candidates"]} == {seed.worker_id}
+    task = api.get("/api/v1/explanations", "operator", params={"task_id": seed.client_task_id}).json()
+    assert task["subject"] == "task" and task["summary"].startswith(f"Task {seed.client_task_id} ")
+    client = api.get("/api/v1/explanations", "client", params={"task_id": seed.client_task_id}).json()
+    assert client["summary"] == task["summary"]
+    assert {c["outcome"] for c in client["candidates"]} <= {"assigned"} and len(client["candidates"]) <= 1
+    neither = api.get("/api/v1/explanations", "operator")
+    assert neither.status_code == 422 and neither.json()["field"] == "task_id"
+    unknown = api.get("/api/v1/explanations", "operator", params={"worker_id": "w-nobody"})
+    assert unknown.status_code == 404 and unknown.json()["field"] == "worker_id"
+
+
+def test_transparency_statement_from_the_active_policy(sqlite_api):
+    body = sqlite_api.get("/api/v1/transparency", "worker").json()
+    assert body["policy_version"] == "default-2026.1"
+    assert body["statement"].startswith("# How tasks are allocated (policy default-2026.1)")
+    assert abs(sum(body["weights"].values()) - 1) < 1e-9
+
+
+def test_worker_advice_comes_from_gigshift_advise(sqlite_api):
+    seed = sqlite_api.seed
+    body = sqlite_api.get(f"/api/v1/workers/{seed.worker_id}/advice", "worker", params={"top": 3}).json()
+    assert body["worker_id"] == seed.worker_id and body["paths"]["origin"]["key"] == body["category"]
+    assert len(body["paths"]["paths"]) <= 3
+    assert {g["group"] for g in body["tasks"]["groups"]} == {"ai_can_do", "ai_speeds_up", "human_edge"}
+    bad = sqlite_api.get(f"/api/v1/workers/{seed.worker_id}/advice", "worker", params={"category": "nope"})
+    assert bad.status_code == 422 and bad.json()["field"] == "category"
+
+
+def test_an_audit_has_the_cli_shape_and_suppresses_small_groups(api, tmp_path):
+    response = api.post(
+        "/api/v1/audits",
+        "auditor",
+        json={"groups": ["sex", "age_band"], "intersect": True, "n_bootstrap": 20, "seed": 3, "suppress_below": 6},
+    )
+    assert response.status_code == 201, response.text
+    report = response.json()
+    # the same keys as `gigshift audit --json` on a decision table
+    from gigshift.server._audits import decision_table
+    from gigshift.server._schemas import AuditIn
+
+    with api.app.state.read_sessions() as session:
+        table = decision_table(session, organisation_id=1, body=AuditIn(groups=["sex"], suppress_below=5))
+    path = tmp_path / "decisions.parquet"
+    table.write_parquet(path)
+    cli_run = CliRunner().invoke(cli, ["audit", str(path), "--group", "sex", "--selected-col", "is_selected", "--json"])
+    assert cli_run.exit_code == 0, cli_run.stderr
+    assert set(report) == set(json.loads(cli_run.stdout))
+    attributes = {g["attribute"] for g in report["groups"]}
+    assert attributes == {"sex", "age_band", "sex+age_band"}
+    # every category shown holds at least `suppress_below` workers; the rest count as not disclosed
+    assert all(g["n"] >= 6 for g in report["groups"])
+    assert report["unknown"]["sex+age_band"] > report["unknown"]["sex"]
+    stored = api.get(response.headers["location"], "auditor")
+    assert stored.status_code == 200 and stored.json() == report
+    assert api.get(response.headers["location"], "operator").status_code == 403
+
+
+def test_an_attribute_with_only_small_groups_is_left_out_and_said_so(sqlite_api):
+    body = {"groups": ["sex", "age_band"], "intersect": True, "n_bootstrap": 0, "suppress_below": 12}
+    report = sqlite_api.post("/api/v1/audits", "auditor", json=body).json()
+    assert "sex+age_band" not in {g["attribute"] for g in report["groups"]}
+    assert "Left out: sex+age_band (every group under 12 workers)." in report["description"]
+    nothing = sqlite_api.post("/api/v1/audits", "auditor", json={**body, "suppress_below": 100_000})
+    assert nothing.status_code == 422 and "without identifying people" in nothing.json()["detail"]
+
+
+def test_suppression_counts_workers_not_rows():
+    import polars as pl
+
+    from gigshift.server._audits import _suppress
+
+    frame = pl.DataFrame({"worker_id": ["a", "a", "a", "b", "c", "c"], "sex": ["x", "x", "x", "y", "y", "y"]})
+    kept = _suppress(frame, "sex", k=2)
+    assert kept["sex"].to_list() == [None, None, None, "y", "y", "y"]
