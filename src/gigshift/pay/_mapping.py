@@ -39,7 +39,7 @@ import polars as pl
 
 from gigshift._errors import GigshiftError, InputError
 from gigshift.pay._schema import COLUMNS, UTC_DATETIME
-from gigshift.pay._validate import FAILURE_SCHEMA, ROW, check_time_zone, no_failures, parse_datetime
+from gigshift.pay._validate import FAILURE_SCHEMA, ROW, check_time_zone, no_failures, parse_datetime_series
 
 DURATIONS = {"duration_seconds": 1.0, "duration_minutes": 60.0, "duration_hours": 3600.0}
 _SECTION_KEYS = {"columns", "constants", "values", "keep"}
@@ -249,30 +249,47 @@ def apply_mapping(
 
     schema = {c.name: c.dtype for c in COLUMNS[kind]}
     exprs: list[pl.Expr] = [pl.col(ROW)]
-    failures: list[pl.LazyFrame] = []
     labels: dict[str, str] = {}
     numeric_targets = {name for name, dtype in schema.items() if dtype == pl.Float64} | set(DURATIONS)
+    numeric = {
+        key: src
+        for key, src in table.columns.items()
+        if key in numeric_targets or src.scale != 1.0 or len(src.columns) > 1
+    }
+    # every export column that holds numbers, parsed once
+    sources = list(dict.fromkeys(c for src in numeric.values() for c in src.columns))
+    numbers = frame.select(pl.col(ROW), *(_number(pl.col(c), mapping).alias(f"__num_{c}") for c in sources))
+    bad = [
+        (pl.col(c).cast(pl.String).str.strip_chars().fill_null("") != "") & numbers.get_column(f"__num_{c}").is_null()
+        for c in sources
+    ]
+    failed = no_failures()
+    if sources:
+        flags = frame.select(*(b.alias(c) for b, c in zip(bad, sources, strict=True)))
+        if flags.select(pl.any_horizontal(pl.all()).any()).item():
+            rows = frame.with_columns(flags.rename(lambda c: f"__bad_{c}")).filter(
+                pl.any_horizontal(pl.col(f"__bad_{c}") for c in sources)
+            )
+            failed = pl.concat(
+                [
+                    rows.filter(pl.col(f"__bad_{c}")).select(
+                        pl.col(ROW).cast(pl.Int64).alias("row"),
+                        pl.lit(c).alias("column"),
+                        pl.lit("a number").alias("expected"),
+                        pl.col(c).cast(pl.String).alias("got"),
+                    )
+                    for c in sources
+                ]
+            )
+    frame = frame.with_columns(numbers.drop(ROW))
     for key, src in table.columns.items():
         labels[key] = src.label
-        if key in numeric_targets or src.scale != 1.0 or len(src.columns) > 1:
-            parts = [_number(pl.col(c), mapping) for c in src.columns]
-            for col, part in zip(src.columns, parts, strict=True):
-                raw = pl.col(col).cast(pl.String).str.strip_chars()
-                bad = raw.is_not_null() & (raw != "") & part.is_null()
-                failures.append(
-                    frame.lazy()
-                    .filter(bad)
-                    .select(
-                        pl.col(ROW).cast(pl.Int64).alias("row"),
-                        pl.lit(col).alias("column"),
-                        pl.lit("a number").alias("expected"),
-                        pl.col(col).cast(pl.String).alias("got"),
-                    )
-                )
-            total = parts[0] if len(parts) == 1 else pl.when(pl.any_horizontal([p.is_not_null() for p in parts]))
+        if key in numeric:
+            parts = [pl.col(f"__num_{c}") for c in src.columns]
+            total = parts[0]
             if len(parts) > 1:
-                total = total.then(pl.sum_horizontal(parts))  # type: ignore[union-attr]
-            exprs.append((total * src.scale).alias(key))  # type: ignore[operator]
+                total = pl.when(pl.any_horizontal([p.is_not_null() for p in parts])).then(pl.sum_horizontal(parts))
+            exprs.append((total * src.scale).alias(key))
         else:
             text = pl.col(src.columns[0]).cast(pl.String) if frame.schema[src.columns[0]] != pl.String else None
             expr = text if text is not None else pl.col(src.columns[0])
@@ -291,14 +308,14 @@ def apply_mapping(
         fmt = table.columns["start"].format if "start" in table.columns else None
         start = pl.col("start")
         if mapped.schema["start"] == pl.String:
-            start = parse_datetime(start.str.strip_chars(), time_zone=mapping.time_zone or "UTC", fmt=fmt)
+            text = mapped.get_column("start").str.strip_chars().replace("", None)
+            start = pl.lit(parse_datetime_series(text, time_zone=mapping.time_zone or "UTC", fmt=fmt))
         elif isinstance(mapped.schema["start"], pl.Datetime) and mapped.schema["start"].time_zone is None:
             start = start.dt.replace_time_zone(mapping.time_zone or "UTC").dt.convert_time_zone("UTC")
         seconds = pl.col(duration) * DURATIONS[duration]
         end = start.cast(UTC_DATETIME) + pl.duration(microseconds=(seconds * 1e6).round(0).cast(pl.Int64))
         mapped = mapped.with_columns(end.alias("end")).drop(duration)
         labels["end"] = f"{labels['start']} + {table.columns[duration].label}"
-    failed = pl.concat([no_failures().lazy(), *failures]).collect() if failures else no_failures()
     return mapped, failed, n_left_out, labels
 
 

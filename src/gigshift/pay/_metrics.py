@@ -76,6 +76,15 @@ def _week(col: str, time_zone: str) -> pl.Expr:
     return local.dt.truncate("1w").dt.date()
 
 
+def local_weeks(frame: pl.DataFrame, col: str, time_zone: str) -> pl.Series:
+    """The local Monday of each row's ``col``: time zones are looked up once per distinct UTC hour, not per row."""
+    if time_zone == "UTC":
+        return frame.select(_week(col, time_zone).alias("week")).to_series()
+    hours = frame.select(pl.col(col).dt.truncate("1h").alias("_hour"))
+    lookup = hours.unique().with_columns(_week("_hour", time_zone).alias("week"))
+    return hours.join(lookup, on="_hour", how="left", maintain_order="left").get_column("week")
+
+
 def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den).otherwise(None)
 
@@ -99,7 +108,7 @@ def job_table(jobs: pl.DataFrame, config: PayConfig) -> pl.LazyFrame:
         "platform",
         "category",
         "area",
-        _week("start", config.time_zone).alias("week"),
+        pl.lit(local_weeks(jobs, "start", config.time_zone)).alias("week"),
         hours.alias("engaged_hours"),
         "worker_pay",
         pl.col("tips").fill_null(zero).alias("tips"),

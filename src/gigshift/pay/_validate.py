@@ -56,13 +56,53 @@ def parse_datetime(text: pl.Expr, *, time_zone: str = "UTC", fmt: str | None = N
         return pl.from_epoch(micros, time_unit="us").dt.replace_time_zone("UTC")
     if fmt is not None:
         aware = "%z" in fmt or "%Z" in fmt
-        if aware:
-            return text.str.to_datetime(format=fmt, time_unit="us", time_zone="UTC", strict=False)
+        if aware:  # parsed with an offset, the result is already in UTC
+            return text.str.to_datetime(format=fmt, time_unit="us", strict=False).dt.convert_time_zone("UTC")
         return _localise(text.str.to_datetime(format=fmt, time_unit="us", strict=False), time_zone)
     x = text.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T").str.replace(r"[zZ]$", "+00:00")
     aware_parts = [x.str.to_datetime(format=f, time_unit="us", time_zone="UTC", strict=False) for f in _ISO_AWARE]
     naive = pl.coalesce(*[x.str.to_datetime(format=f, time_unit="us", strict=False) for f in _ISO_NAIVE])
     return pl.coalesce(*aware_parts, _localise(naive, time_zone))
+
+
+_AWARE_FAST = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M%z")
+_NAIVE_FAST = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+_UTC_FAST = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%d %H:%M:%S%.fZ")
+
+
+def _with_format(text: pl.Expr, fmt: str, time_zone: str) -> pl.Expr:
+    if fmt in _UTC_FAST:
+        return text.str.to_datetime(format=fmt, time_unit="us", strict=False).dt.replace_time_zone("UTC")
+    return parse_datetime(text, time_zone=time_zone, fmt=fmt)
+
+
+def parse_datetime_series(text: pl.Series, *, time_zone: str = "UTC", fmt: str | None = None) -> pl.Series:
+    """Like :func:`parse_datetime` on a column, fast: the layout is found on a sample and parsed once.
+
+    Cells the sample's layout does not fit are parsed again, alone, with every accepted layout.
+    """
+    frame = text.to_frame("t")
+    if fmt is not None:
+        return frame.select(parse_datetime(pl.col("t"), time_zone=time_zone, fmt=fmt)).to_series()
+    sample = text.drop_nulls().head(500)
+    chosen = None
+    for candidate in (*_UTC_FAST, *_AWARE_FAST, *_NAIVE_FAST):
+        if (
+            sample.len()
+            and sample.to_frame("t").select(_with_format(pl.col("t"), candidate, time_zone)).to_series().null_count()
+            == 0
+        ):
+            chosen = candidate
+            break
+    if chosen is None:
+        return frame.select(parse_datetime(pl.col("t"), time_zone=time_zone)).to_series()
+    out = frame.select(_with_format(pl.col("t"), chosen, time_zone)).to_series()
+    missed = out.is_null() & text.is_not_null()
+    if missed.any():
+        index = missed.arg_true()
+        again = text.gather(index).to_frame("t").select(parse_datetime(pl.col("t"), time_zone=time_zone)).to_series()
+        out = out.scatter(index, again)
+    return out
 
 
 def _parse(col: Column, dtype: pl.DataType, *, time_zone: str, fmt: str | None) -> pl.Expr | None:
@@ -91,7 +131,7 @@ def _parse(col: Column, dtype: pl.DataType, *, time_zone: str, fmt: str | None) 
         if dtype == pl.Date:
             return _localise(src.cast(pl.Datetime("us")), time_zone)
         if dtype == pl.String:
-            return parse_datetime(text, time_zone=time_zone, fmt=fmt)
+            return pl.col(f"__parsed_{col.name}")  # parsed eagerly, once (see parse)
         if dtype.is_numeric() and fmt in ("unix", "unix_ms"):
             return parse_datetime(src.cast(pl.String), fmt=fmt)
         return None
@@ -163,8 +203,20 @@ def parse(
     if wrong:
         raise InputError(pl.DataFrame(wrong, schema=FAILURE_SCHEMA), source=source)
     extras = [c for c in frame.columns if c not in names and c != ROW] if kind == "workers" else []
-    work = frame.lazy().select(pl.col(ROW).cast(pl.Int64), *parsed, *(pl.col(c).cast(pl.String) for c in extras), *raws)
-    checks = []
+    dates = [
+        parse_datetime_series(
+            frame.get_column(c.name).str.strip_chars().replace("", None), time_zone=time_zone, fmt=formats.get(c.name)
+        ).alias(f"__parsed_{c.name}")
+        for c in COLUMNS[kind]
+        if c.dtype == UTC_DATETIME and c.name in frame.columns and frame.schema[c.name] == pl.String
+    ]
+    work = (
+        frame.with_columns(dates)
+        .lazy()
+        .select(pl.col(ROW).cast(pl.Int64), *parsed, *(pl.col(c).cast(pl.String) for c in extras), *raws)
+        .collect()  # once: every check below reads it
+    )
+    checks: list[tuple[pl.Expr, str, str | pl.Expr, pl.Expr]] = []  # (bad, column, expected, got)
     for col in COLUMNS[kind]:
         value = pl.col(col.name)
         present = col.name in frame.columns
@@ -173,21 +225,28 @@ def parse(
             given = pl.col(f"__raw_{col.name}").is_not_null()
             if frame.schema[col.name] == pl.String:
                 given = given & (pl.col(f"__raw_{col.name}").str.strip_chars() != "")
-            checks.append(_fail(work, given & value.is_null(), col.name, col.expected, got))
+            checks.append((given & value.is_null(), col.name, col.expected, got))
             if col.required:
-                checks.append(_fail(work, ~given, col.name, col.expected, got))
+                checks.append((~given, col.name, col.expected, got))
         if col.check is not None:
-            checks.append(_fail(work, value.is_not_null() & ~col.check(value), col.name, col.expected, got))
+            checks.append((value.is_not_null() & ~col.check(value), col.name, col.expected, got))
     if kind in ("jobs", "sessions"):
         bad = pl.col("start").is_not_null() & pl.col("end").is_not_null() & (pl.col("end") <= pl.col("start"))
         got = pl.format("{} (start {})", _got("end"), _got("start"))
-        checks.append(_fail(work, bad, "end", "an end after the start", got))
+        checks.append((bad, "end", "an end after the start", got))
     if kind == "jobs" and "client_price" in frame.columns:
         bad = pl.col("client_price") < pl.col("worker_pay")
         got = pl.format("{} (worker_pay {})", _got("client_price"), _got("worker_pay"))
-        checks.append(_fail(work, bad, "client_price", "a client price >= the worker's pay", got))
-    failures = pl.concat([no_failures().lazy(), *checks]).collect()
-    out = work.select(ROW, *names, *extras).collect()
+        checks.append((bad, "client_price", "a client price >= the worker's pay", got))
+    # one pass flags the rows with any failure (usually none); the failures are spelled out for those rows only
+    flagged = work.select(pl.any_horizontal([bad.fill_null(False) for bad, *_ in checks]).alias("_any")).to_series()
+    failures = no_failures()
+    if flagged.any():
+        sub = work.filter(flagged).lazy()
+        failures = pl.concat(
+            [no_failures().lazy(), *(_fail(sub, bad, name, expected, got) for bad, name, expected, got in checks)]
+        ).collect()
+    out = work.select(ROW, *names, *extras)
     return out, sort_failures(failures, names)
 
 
