@@ -159,7 +159,7 @@ def _fill(engine, url: str) -> Seed:  # type: ignore[no-untyped-def]
 
     from gigshift.server._db import transaction
     from gigshift.server._demo import fill_demo
-    from gigshift.server._models import AllocationRun, Decision, Task, User, Worker
+    from gigshift.server._models import AllocationRun, Decision, Payment, Task, User, Worker
     from gigshift.server._security import hash_password
     from gigshift.server._store import add_user
 
@@ -172,8 +172,8 @@ def _fill(engine, url: str) -> Seed:  # type: ignore[no-untyped-def]
             seed.users[login.role], seed.roles[login.role] = user.id, login.role
         seed.worker_id = next(x.worker_id for x in logins if x.role == "worker")  # type: ignore[assignment]
         seed.client_id = next(x.client_id for x in logins if x.role == "client")  # type: ignore[assignment]
-        seed.other_worker_id = session.execute(
-            sa.select(sa.func.max(Decision.worker_id)).where(Decision.worker_id != seed.worker_id)
+        seed.other_worker_id = session.execute(  # got work and was paid, like the worker login
+            sa.select(sa.func.max(Payment.worker_id)).where(Payment.worker_id != seed.worker_id)
         ).scalar_one()
         seed.other_client_id = session.execute(
             sa.select(sa.func.min(Task.client_id)).where(Task.client_id != seed.client_id)

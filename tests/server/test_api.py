@@ -183,3 +183,30 @@ def test_suppression_counts_workers_not_rows():
     frame = pl.DataFrame({"worker_id": ["a", "a", "a", "b", "c", "c"], "sex": ["x", "x", "x", "y", "y", "y"]})
     kept = _suppress(frame, "sex", k=2)
     assert kept["sex"].to_list() == [None, None, None, "y", "y", "y"]
+
+
+def test_a_pay_statement_beside_the_pool_and_consent_that_can_be_revoked(api):
+    seed = api.seed
+    path = f"/api/v1/workers/{seed.worker_id}/statement"
+    statement = api.get(path, "worker")
+    assert statement.status_code == 200, statement.text
+    body = statement.json()
+    assert body["worker_id"] == seed.worker_id and body["currency"] == "USD" and body["k"] == 11
+    own = body["platforms"][0]
+    assert own["n_jobs"] >= 1 and own["hourly_engaged"] > 0
+    assert own["pool_workers"] is None or own["pool_workers"] >= 11
+    assert body["sentences"][0].startswith("On default you earned")
+    other = seed.other_worker_id  # worker2, also paid: gives consent, then revokes it
+    joined = api.post(f"/api/v1/workers/{other}/pay-pool", "worker2")
+    assert joined.status_code in (200, 201) and joined.json()["revoked_at"] is None
+    again = api.post(f"/api/v1/workers/{other}/pay-pool", "worker2")
+    assert again.status_code == 200 and again.json()["given_at"] == joined.json()["given_at"]
+    pooled = api.get(path, "worker").json()["n_workers_pooled"]
+    left = api.client.delete(f"/api/v1/workers/{other}/pay-pool", headers=api.headers("worker2"))
+    assert left.status_code == 200 and left.json()["revoked_at"] is not None
+    assert api.client.delete(f"/api/v1/workers/{other}/pay-pool", headers=api.headers("worker2")).status_code == 404
+    assert api.get(path, "worker").json()["n_workers_pooled"] == pooled - 1  # out of everyone else's figures
+    mine = api.get(f"/api/v1/workers/{other}/statement", "worker2").json()  # but still their own statement
+    assert mine["in_pool"] is False and mine["platforms"][0]["n_jobs"] >= 1
+    assert api.get(path, "operator").status_code == 403  # for the worker's eyes only
+    assert api.post(f"/api/v1/workers/{seed.worker_id}/pay-pool", "worker2").status_code == 403

@@ -81,3 +81,26 @@ def test_database_url_forms(monkeypatch, tmp_path):
     monkeypatch.setenv("GIGSHIFT_DATABASE_URL", "postgres://u:p@h/db")
     assert resolve_url(None) == "postgresql+psycopg://u:p@h/db"
     assert resolve_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def test_migrations_upgrade_step_by_step_with_data(backend, tmp_path):
+    from alembic import command
+
+    from gigshift.server._migrate import _config
+
+    url = backend.empty_url(tmp_path)
+    engine = make_engine(url)
+    config = _config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO organisations (slug, name, created_at) VALUES ('o', 'o', CURRENT_TIMESTAMP)"))
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+    assert upgrade(url) == ("0001", head_revision())
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT slug FROM organisations")).scalar_one() == "o"
+        assert "pay_pool_consents" in sa.inspect(conn).get_table_names()
+    engine.dispose()

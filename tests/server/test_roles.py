@@ -53,6 +53,8 @@ def _request(api, who: str, method: str, path: str, audit_id: int):  # type: ign
         body = {"groups": ["sex"], "n_bootstrap": 0}
     if method == "GET":
         return api.get(url, who, params=params)
+    if method == "DELETE":
+        return api.client.delete(url, headers=api.headers(who), params=params)
     return api.post(url, who, json=body, params=params)
 
 
@@ -62,7 +64,8 @@ def test_every_route_with_every_role(api, who):
     assert audit.status_code == 201, audit.text
     audit_id = int(audit.headers["location"].rsplit("/", 1)[1])
     checked = 0
-    for (method, path), rule in sorted(ROUTE_ROLES.items(), key=lambda kv: kv[0][0] == "POST"):
+    order = {"GET": 0, "POST": 1, "DELETE": 2}  # consent is given before it is revoked
+    for (method, path), rule in sorted(ROUTE_ROLES.items(), key=lambda kv: order[kv[0][0]]):
         response = _request(api, who, method, path, audit_id)
         if who in rule:
             assert response.status_code < 300, (who, method, path, response.status_code, response.text)

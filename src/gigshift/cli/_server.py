@@ -45,7 +45,8 @@ def serve_command(
             for login in logins:
                 extra = f" (worker {login.worker_id})" if login.worker_id else ""
                 extra += f" (client {login.client_id})" if login.client_id else ""
-                out.print(f"  {login.role:<9} {login.email}  password: {login.password}{extra}", highlight=False)
+                line = f"  {login.role:<9} {login.email}  password: {login.password}{extra}"
+                out.print(line, highlight=False, soft_wrap=True)
         app = create_app(db, dev=demo)
     err.print(f"gigshift serving {shown} on http://{host}:{port} (API under /api/v1)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, server_header=False)

@@ -17,7 +17,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 
 from gigshift._errors import GigshiftError
-from gigshift.server import _allocations, _audits, _store
+from gigshift.server import _allocations, _audits, _pay, _store
 from gigshift.server._models import (
     AllocationRun,
     Assignment,
@@ -265,6 +265,43 @@ def worker_advice(
         "paths": json.loads(routes.to_json()),
         "tasks": json.loads(split.to_json()),
     }
+
+
+@api.get("/workers/{worker_id}/statement", summary="The worker's pay statement beside the pool's (gigshift.pay)")
+def worker_statement(
+    worker_id: str,
+    actor: Caller,
+    session: Db,
+    k: Annotated[int, Query(ge=5, le=1000, description="Withhold pool figures behind fewer workers.")] = 11,
+) -> dict[str, object]:
+    _store.worker_in_org(session, actor, worker_id)
+    return _pay.worker_statement(session, actor=actor, worker_id=worker_id, k=k)
+
+
+def _consent_out(consent) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "worker_id": consent.worker_id,
+        "terms": consent.terms,
+        "given_at": consent.given_at.isoformat(),
+        "revoked_at": None if consent.revoked_at is None else consent.revoked_at.isoformat(),
+    }
+
+
+@api.post("/workers/{worker_id}/pay-pool", status_code=201, summary="Pool my paid jobs with other workers' (consent)")
+def join_pay_pool(worker_id: str, actor: Caller, session: Db, response: Response) -> dict[str, object]:
+    _store.worker_in_org(session, actor, worker_id)
+    consent, created = _pay.give_consent(session, actor=actor, worker_id=worker_id)
+    session.commit()
+    response.status_code = 201 if created else 200
+    return _consent_out(consent)
+
+
+@api.delete("/workers/{worker_id}/pay-pool", summary="Revoke the consent: my jobs leave the pool")
+def leave_pay_pool(worker_id: str, actor: Caller, session: Db) -> dict[str, object]:
+    _store.worker_in_org(session, actor, worker_id)
+    consent = _pay.revoke_consent(session, actor=actor, worker_id=worker_id)
+    session.commit()
+    return _consent_out(consent)
 
 
 @api.post("/bids", status_code=201, response_model=BidOut)

@@ -10,7 +10,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from gigshift.server._db import transaction
-from gigshift.server._models import Bid, Client, Decision, GroupAttribute, Task, User, Worker
+from gigshift.server._models import (
+    Assignment,
+    Bid,
+    Client,
+    Decision,
+    GroupAttribute,
+    Payment,
+    PayPoolConsent,
+    Task,
+    User,
+    Worker,
+)
+from gigshift.server._pay import POOL_TERMS
 from gigshift.server._store import add_user, now, organisation, record
 
 DEMO_DOMAIN = "demo.gigshift.invalid"
@@ -77,6 +89,7 @@ def fill_demo(engine: Engine, *, n_workers: int = 300, n_tasks: int = 450, seed:
             _insert_tasks(session, history, market.bids)
         _allocate_history(engine, org_id)
         with transaction(engine, write=True) as session:
+            _pay_history(session, history)
             _insert_tasks(session, fresh, market.bids)
             record(session, organisation_id=org_id, user_id=None, action="demo.load", detail={"seed": seed})
     return _logins(engine, org_id)
@@ -88,6 +101,44 @@ def _insert_tasks(session, tasks: pl.DataFrame, bids: pl.DataFrame) -> None:  # 
     mine = bids.join(tasks.select("task_id"), on="task_id", how="semi")
     if mine.height:
         session.execute(sa.insert(Bid), _rows(mine.select("task_id", "worker_id", "price_usd", "bid_at")))
+
+
+def _pay_history(session, history: pl.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    """The history's assigned tasks were done and paid: each worker's back to back (an hour apart) from half a
+    day after their first task was posted, each for its expected hours.
+
+    Four workers in five pool their pay records (every fifth worker id, by its digits, does not).
+    """
+    rows = session.execute(sa.select(Assignment.task_id, Assignment.worker_id, Assignment.price_usd)).all()
+    done = pl.DataFrame([tuple(r) for r in rows], schema=["task_id", "worker_id", "amount_usd"], orient="row")
+    hours = pl.duration(microseconds=(pl.col("expected_hours").fill_null(2.0) * 3_600_000_000).cast(pl.Int64))
+    gap = pl.duration(hours=1)
+    jobs = (
+        done.join(history.select("task_id", "posted_at", "expected_hours"), on="task_id")
+        .sort("worker_id", "posted_at", "task_id")
+        .with_columns(length=hours)
+    )
+    before = (pl.col("length") + gap).cum_sum().over("worker_id") - (pl.col("length") + gap)
+    start = pl.col("posted_at").min().over("worker_id") + pl.duration(hours=12) + before
+    payments = jobs.select(
+        "task_id",
+        "worker_id",
+        "amount_usd",
+        status=pl.lit("paid"),
+        work_started_at=start,
+        work_ended_at=start + pl.col("length"),
+        paid_at=start + pl.col("length") + pl.duration(days=1),
+    )
+    if payments.height:
+        session.execute(sa.insert(Payment), _rows(payments))
+    pooled = (
+        payments.select("worker_id")
+        .unique()
+        .filter(pl.col("worker_id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False).fill_null(0) % 5 != 0)
+        .with_columns(terms=pl.lit(POOL_TERMS), given_at=pl.lit(now()))
+    )
+    if pooled.height:
+        session.execute(sa.insert(PayPoolConsent), _rows(pooled))
 
 
 def _allocate_history(engine: Engine, org_id: int) -> None:
@@ -115,10 +166,10 @@ def _logins(engine: Engine, org_id: int) -> list[Login]:
 
     logins = []
     with transaction(engine, write=True) as session:
-        # the demo worker was a candidate in the demo's allocation run, so "why (not) me" has an answer
+        # the demo worker got work in the demo's allocation run: explanations, and a pay statement
         assigned = session.execute(
-            sa.select(sa.func.min(Decision.worker_id))
-            .join(Worker, Worker.worker_id == Decision.worker_id)
+            sa.select(sa.func.min(Assignment.worker_id))
+            .join(Worker, Worker.worker_id == Assignment.worker_id)
             .where(Worker.organisation_id == org_id)
         ).scalar_one_or_none()
         client = session.execute(

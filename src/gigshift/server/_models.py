@@ -360,6 +360,22 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    work_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    work_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PayPoolConsent(Base):
+    """A worker's consent to pool their pay records with others' (for everyone's statements and pay audits).
+
+    Revoking sets ``revoked_at``; from then on their records no longer enter anyone else's figures.
+    """
+
+    __tablename__ = "pay_pool_consents"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    worker_id: Mapped[str] = mapped_column(sa.ForeignKey("workers.worker_id", ondelete="CASCADE"), index=True)
+    terms: Mapped[str] = mapped_column(sa.String(500))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditReport(Base):

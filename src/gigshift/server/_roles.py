@@ -32,6 +32,9 @@ ROUTE_ROLES: dict[tuple[str, str], dict[Role, Scope]] = {
     ("POST", "/api/v1/workers"): {"worker": "own", "operator": "all"},
     ("GET", "/api/v1/workers/{worker_id}"): {"worker": "own", "operator": "all", "auditor": "all"},
     ("GET", "/api/v1/workers/{worker_id}/advice"): {"worker": "own", "operator": "all"},
+    ("GET", "/api/v1/workers/{worker_id}/statement"): {"worker": "own"},  # for the worker's eyes only
+    ("POST", "/api/v1/workers/{worker_id}/pay-pool"): {"worker": "own"},  # consent is the worker's alone
+    ("DELETE", "/api/v1/workers/{worker_id}/pay-pool"): {"worker": "own"},
     ("POST", "/api/v1/bids"): {"worker": "own", "operator": "all"},
     ("POST", "/api/v1/allocations"): {"operator": "all"},
     ("GET", "/api/v1/allocations/{run_id}"): {"operator": "all", "auditor": "all"},
