@@ -66,6 +66,14 @@ class PostgresCluster:
         return f"postgresql://gigshift@127.0.0.1:{self.port}/{name}"
 
 
+_STARTED: list[float] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _STARTED:
+        terminalreporter.write_line(f"gigshift server tests: PostgreSQL cluster started in {_STARTED[0]:.2f} s")
+
+
 @pytest.fixture(scope="session")
 def postgres():  # type: ignore[no-untyped-def]
     """A PostgreSQL server on loopback for this test session, from the installed binaries."""
@@ -104,6 +112,7 @@ def postgres():  # type: ignore[no-untyped-def]
         shutil.rmtree(base, ignore_errors=True)
         _unavailable(f"the throwaway cluster did not start: {exc}")
     cluster = PostgresCluster(f"postgresql://gigshift@127.0.0.1:{port}/postgres", time.perf_counter() - clock, port)
+    _STARTED.append(cluster.start_seconds)
     try:
         yield cluster
     finally:

@@ -8,7 +8,7 @@ explanations in one transaction. Three things keep a task from being assigned tw
 2. the write flips each task from ``open`` to ``assigned`` with ``... AND status = 'open'`` and
    checks that every row changed, else the whole transaction rolls back (and the run retries on
    the tasks still open);
-3. on PostgreSQL the run locks the open tasks it reads (``SELECT ... FOR UPDATE SKIP LOCKED``) for
+3. on PostgreSQL the run locks the open tasks it reads (``SELECT ... FOR NO KEY UPDATE SKIP LOCKED``) for
    its whole transaction, so concurrent runs partition the open tasks between them. SQLite has one
    writer at a time; there the run computes on a snapshot and takes the write lock only to write.
 
@@ -302,7 +302,7 @@ def _json_list(column: str) -> pl.Expr:
 
 def _frame(session: Session, query: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     rows = session.execute(query).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _load(session: Session, run: AllocationRun, policy, *, lock: bool) -> _Inputs:  # type: ignore[no-untyped-def]
@@ -325,8 +325,8 @@ def _load(session: Session, run: AllocationRun, policy, *, lock: bool) -> _Input
         .where(Task.organisation_id == org, Task.status == "open")
         .order_by(Task.task_id)
     )
-    if lock:
-        task_query = task_query.with_for_update(skip_locked=True, of=Task)
+    if lock:  # FOR NO KEY UPDATE: bids and assignments may still reference these rows meanwhile
+        task_query = task_query.with_for_update(skip_locked=True, key_share=True, of=Task)
     task_schema = {**SCHEMAS["tasks"], "required_skills": pl.String}
     tasks = _frame(session, task_query, task_schema).with_columns(_json_list("required_skills"))
     worker_query = sa.select(

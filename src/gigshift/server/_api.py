@@ -411,7 +411,7 @@ def _log_rows(session: Session, where: sa.ColumnElement[bool]) -> tuple[Allocati
         return None, pl.DataFrame()
     columns = [getattr(Decision, c) for c in _allocations.DECISION_COLUMNS]
     rows = session.execute(sa.select(*columns).where(where, Decision.run_id == run_id)).all()
-    frame = pl.DataFrame([tuple(r) for r in rows], schema=_decision_schema(), orient="row")
+    frame = pl.DataFrame(rows, schema=_decision_schema(), orient="row")
     return session.get(AllocationRun, run_id), frame
 
 

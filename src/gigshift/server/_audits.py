@@ -31,7 +31,7 @@ def _suppress(frame: pl.DataFrame, column: str, *, k: int) -> pl.DataFrame:
 def decision_table(session: Session, *, organisation_id: int, body) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     """The decision log in scope, with the requested group attributes (only those workers gave)."""
     query = (
-        sa.select(Decision.worker_id, Decision.is_selected, Decision.rank, Decision.score, Decision.task_id)
+        sa.select(Decision.worker_id, Decision.is_selected, Decision.rank, Decision.score)
         .join(AllocationRun, AllocationRun.run_id == Decision.run_id)
         .where(AllocationRun.organisation_id == organisation_id, AllocationRun.status == "completed")
     )
@@ -46,7 +46,7 @@ def decision_table(session: Session, *, organisation_id: int, body) -> pl.DataFr
         query = query.where(AllocationRun.finished_at < body.until)
     rows = session.execute(query).all()
     schema = {"worker_id": pl.String, "is_selected": pl.Boolean, "rank": pl.Int64, "score": pl.Float64}
-    decisions = pl.DataFrame([tuple(r)[:4] for r in rows], schema=schema, orient="row")
+    decisions = pl.DataFrame(rows, schema=schema, orient="row")
     if decisions.height == 0:
         raise ApiError(422, "run_id: no completed allocation decisions in the chosen period or run", field="run_id")
     attrs = session.execute(
@@ -55,7 +55,7 @@ def decision_table(session: Session, *, organisation_id: int, body) -> pl.DataFr
         )
     ).all()
     given = pl.DataFrame(
-        [tuple(r) for r in attrs],
+        attrs,
         schema={"worker_id": pl.String, "attribute": pl.String, "value": pl.String},
         orient="row",
     )

@@ -110,7 +110,7 @@ def _pay_history(session, history: pl.DataFrame) -> None:  # type: ignore[no-unt
     Four workers in five pool their pay records (every fifth worker id, by its digits, does not).
     """
     rows = session.execute(sa.select(Assignment.task_id, Assignment.worker_id, Assignment.price_usd)).all()
-    done = pl.DataFrame([tuple(r) for r in rows], schema=["task_id", "worker_id", "amount_usd"], orient="row")
+    done = pl.DataFrame(rows, schema=["task_id", "worker_id", "amount_usd"], orient="row")
     hours = pl.duration(microseconds=(pl.col("expected_hours").fill_null(2.0) * 3_600_000_000).cast(pl.Int64))
     gap = pl.duration(hours=1)
     jobs = (

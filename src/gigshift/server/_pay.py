@@ -90,7 +90,7 @@ def jobs_table(session: Session, *, organisation_id: int, worker_id: str) -> pl.
         )
     )
     rows = session.execute(query).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=JOB_SCHEMA, orient="row")
+    return pl.DataFrame(rows, schema=JOB_SCHEMA, orient="row")
 
 
 def worker_statement(session: Session, *, actor, worker_id: str, k: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
