@@ -176,3 +176,35 @@ def test_an_interrupted_import_leaves_the_pool_as_it_was(tmp_path, monkeypatch):
     assert pool.jobs().equals(before) and pool.consent.height == 2  # the orders were written but never committed
     pool.add(food, given_at=GIVEN)  # and the leftovers do not get in the way
     assert pool.jobs().height == before.height + food.jobs.height
+
+
+def test_a_new_job_overlapping_a_later_stored_job_is_named(tmp_path):
+    jobs = pl.DataFrame(
+        {
+            "worker_id": ["w1"],
+            "platform": ["p"],
+            "category": ["ride"],
+            "start": ["2025-03-03T08:10:00Z"],
+            "end": ["2025-03-03T08:40:00Z"],
+            "worker_pay": ["10"],
+            "currency": ["USD"],
+        }
+    )
+    pool = Pool.open(tmp_path / "pool", create=True)
+    pool.add(load(jobs), given_at=GIVEN)
+    earlier = jobs.with_columns(start=pl.lit("2025-03-03T08:00:00Z"), end=pl.lit("2025-03-03T08:20:00Z"))
+    with pytest.raises(
+        InputError, match=r"jobs \(adding to the pool\), row 1, column 'start'.*one already in the pool"
+    ):
+        pool.add(load(earlier), given_at=GIVEN)
+
+
+def test_an_interrupted_revocation_still_hides_the_worker(tmp_path, monkeypatch):
+    pool = Pool.open(tmp_path / "pool", create=True)
+    rides = load(EXAMPLES / "rideco_trips.csv", mapping="rideco-trips")
+    pool.add(rides, given_at=GIVEN)
+    gone = rides.jobs["worker_id"][0]
+    monkeypatch.setattr(Pool, "_purge", lambda self, worker_id, ids: {"jobs_deleted": 0, "sessions_deleted": 0})
+    pool.revoke(gone, at=datetime(2025, 5, 1, tzinfo=UTC))  # committed, but the rows were never deleted
+    assert gone in pl.read_parquet(next((tmp_path / "pool" / "jobs").glob("*.parquet")))["worker_id"].to_list()
+    assert gone not in pool.jobs()["worker_id"].to_list()

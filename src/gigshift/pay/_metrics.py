@@ -76,15 +76,6 @@ def _week(col: str, time_zone: str) -> pl.Expr:
     return local.dt.truncate("1w").dt.date()
 
 
-def local_weeks(frame: pl.DataFrame, col: str, time_zone: str) -> pl.Series:
-    """The local Monday of each row's ``col``: time zones are looked up once per distinct UTC hour, not per row."""
-    if time_zone == "UTC":
-        return frame.select(_week(col, time_zone).alias("week")).to_series()
-    hours = frame.select(pl.col(col).dt.truncate("1h").alias("_hour"))
-    lookup = hours.unique().with_columns(_week("_hour", time_zone).alias("week"))
-    return hours.join(lookup, on="_hour", how="left", maintain_order="left").get_column("week")
-
-
 def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den).otherwise(None)
 
@@ -99,65 +90,83 @@ def metric_exprs(names: Sequence[str] = tuple(METRICS)) -> list[pl.Expr]:
     return out
 
 
-def job_table(jobs: pl.DataFrame, config: PayConfig) -> pl.LazyFrame:
-    """One row per job with its week, hours and money parts (expenses included)."""
-    zero = pl.lit(0.0)
-    hours = (pl.col("end") - pl.col("start")).dt.total_microseconds() / _US_PER_HOUR
-    lazy = jobs.lazy().select(
-        "worker_id",
-        "platform",
-        "category",
-        "area",
-        pl.lit(local_weeks(jobs, "start", config.time_zone)).alias("week"),
-        hours.alias("engaged_hours"),
-        "worker_pay",
-        pl.col("tips").fill_null(zero).alias("tips"),
-        pl.col("bonus").fill_null(zero).alias("bonus"),
-        pl.col("fees").fill_null(zero).alias("fees"),
-        "distance_km",
-        "client_price",
+def week_of(lazy: pl.LazyFrame, col: str, time_zone: str, *, bounds: tuple[object, object]) -> pl.LazyFrame:
+    """``lazy`` with ``week``, the local Monday of ``col``: the zone is looked up once per hour of the period."""
+    if time_zone == "UTC":
+        return lazy.with_columns(_week(col, time_zone).alias("week"))
+    first, last = bounds
+    hours = pl.DataFrame(
+        {"_hour": pl.datetime_range(first, last, "1h", time_unit="us", time_zone="UTC", eager=True)}  # type: ignore[arg-type]
+    ).with_columns(_week("_hour", time_zone).alias("week"))
+    return (
+        lazy.with_columns(pl.col(col).dt.truncate("1h").alias("_hour"))
+        .join(hours.lazy(), on="_hour", how="left")
+        .drop("_hour")
     )
-    lazy = expense_rates(lazy, config.expenses)
-    week_hours = pl.col("engaged_hours").sum().over("worker_id", "week")
-    fixed = pl.col("fixed_cost_per_week") * _ratio(pl.col("engaged_hours"), week_hours).fill_null(0.0)
-    return lazy.with_columns(
-        (pl.col("worker_pay") + pl.col("tips") + pl.col("bonus")).alias("earnings"),
-        (pl.col("worker_pay") + pl.col("bonus")).alias("before_tips"),
-        (pl.col("per_km_cost") * pl.col("distance_km").fill_null(0.0) + fixed).alias("expenses"),
-    ).with_columns((pl.col("earnings") - pl.col("fees") - pl.col("expenses")).alias("net"))
+
+
+def _bounds(frame: pl.DataFrame, col: str) -> tuple[object, object]:
+    span = frame.select(pl.col(col).min().dt.truncate("1h").alias("a"), pl.col(col).max().dt.truncate("1h").alias("b"))
+    return span.item(0, "a"), span.item(0, "b")
 
 
 def units(jobs: pl.DataFrame, sessions: pl.DataFrame, config: PayConfig) -> pl.DataFrame:
-    """Sums per worker, platform, category, area and week (see the module docstring), the audit's base table."""
-    per_job = job_table(jobs, config)
+    """Sums per worker, platform, category, area and week (see the module docstring), the audit's base table.
+
+    The jobs are summed in one streaming pass; costs are applied per unit (their rates depend only on
+    the unit's area, category and platform, and the fixed cost is shared by engaged hours).
+    """
+    zero = pl.lit(0.0)
     known_km = pl.col("distance_km").is_not_null()
     priced = pl.col("client_price").is_not_null()
+    hours = (pl.col("end") - pl.col("start")).dt.total_microseconds() / _US_PER_HOUR
+    # element-wise first, so the group-by only adds up plain columns (its fast path)
+    lazy = week_of(
+        jobs.lazy().select(
+            *UNIT_KEYS[:-1],
+            "start",
+            hours.alias("engaged_hours"),
+            "worker_pay",
+            pl.col("tips").fill_null(zero),
+            pl.col("bonus").fill_null(zero),
+            pl.col("fees").fill_null(zero),
+            pl.col("distance_km").fill_null(zero),
+            pl.when(known_km).then(pl.col("worker_pay")).otherwise(zero).alias("pay_on_distance"),
+            pl.col("client_price").fill_null(zero),
+            pl.when(priced).then(pl.col("worker_pay")).otherwise(zero).alias("pay_priced"),
+            priced.cast(pl.Float64).alias("n_priced"),
+        ),
+        "start",
+        config.time_zone,
+        bounds=_bounds(jobs, "start") if jobs.height else (None, None),
+    )
+    summed = ("engaged_hours", "worker_pay", "tips", "bonus", "fees", "distance_km", "pay_on_distance", "client_price",
+              "pay_priced", "n_priced")  # fmt: skip
     base = (
-        per_job.group_by(list(UNIT_KEYS))
-        .agg(
-            pl.len().cast(pl.Float64).alias("n_jobs"),
-            pl.col("engaged_hours").sum(),
-            pl.col("earnings").sum(),
-            pl.col("worker_pay").sum(),
-            pl.col("tips").sum(),
-            pl.col("bonus").sum(),
-            pl.col("fees").sum(),
-            pl.col("expenses").sum(),
-            pl.col("net").sum(),
-            pl.col("before_tips").sum(),
-            pl.col("distance_km").sum(),
-            pl.col("worker_pay").filter(known_km).sum().alias("pay_on_distance"),
-            pl.col("client_price").sum(),
-            pl.col("worker_pay").filter(priced).sum().alias("pay_priced"),
-            priced.sum().cast(pl.Float64).alias("n_priced"),
+        lazy.group_by(list(UNIT_KEYS))
+        .agg(pl.len().cast(pl.Float64).alias("n_jobs"), *(pl.col(c).sum() for c in summed))
+        .collect(engine="streaming")
+    )
+    week_hours = pl.col("engaged_hours").sum().over("worker_id", "week")
+    base = (
+        expense_rates(base.lazy(), config.expenses)
+        .with_columns(
+            (pl.col("worker_pay") + pl.col("tips") + pl.col("bonus")).alias("earnings"),
+            (pl.col("worker_pay") + pl.col("bonus")).alias("before_tips"),
+            (
+                pl.col("per_km_cost") * pl.col("distance_km")
+                + pl.col("fixed_cost_per_week") * _ratio(pl.col("engaged_hours"), week_hours).fill_null(0.0)
+            ).alias("expenses"),
         )
+        .with_columns((pl.col("earnings") - pl.col("fees") - pl.col("expenses")).alias("net"))
+        .drop("per_km_cost", "fixed_cost_per_week")
         .collect()
     )
     if sessions.height:
         hours = (pl.col("end") - pl.col("start")).dt.total_microseconds() / _US_PER_HOUR
         logged = (
-            sessions.lazy()
-            .group_by("worker_id", "platform", _week("start", config.time_zone).alias("week"))
+            week_of(sessions.lazy(), "start", config.time_zone, bounds=_bounds(sessions, "start"))
+            .group_by("worker_id", "platform", "week")
             .agg(hours.sum().alias("session_hours"))
             .collect()
         )
@@ -166,20 +175,20 @@ def units(jobs: pl.DataFrame, sessions: pl.DataFrame, config: PayConfig) -> pl.D
             schema={"worker_id": pl.String, "platform": pl.String, "week": pl.Date, "session_hours": pl.Float64}
         )
     wpw = ["worker_id", "platform", "week"]
-    engaged = base.group_by(wpw).agg(pl.col("engaged_hours").sum().alias("_wpw_engaged"))
+    engaged_wpw = pl.col("engaged_hours").sum().over(wpw)
     base = (
-        base.join(engaged, on=wpw, how="left")
-        .join(logged, on=wpw, how="left")
+        base.lazy()
+        .join(logged.lazy(), on=wpw, how="left")
         .with_columns(
-            pl.max_horizontal(pl.col("session_hours").fill_null(0.0), pl.col("_wpw_engaged")).alias("_wpw_logged")
+            (
+                pl.max_horizontal(pl.col("session_hours").fill_null(0.0), engaged_hours := engaged_wpw)
+                * _ratio(pl.col("engaged_hours"), engaged_hours).fill_null(0.0)
+            ).alias("logged_in_hours")
         )
-        .with_columns(
-            (pl.col("_wpw_logged") * _ratio(pl.col("engaged_hours"), pl.col("_wpw_engaged")).fill_null(0.0)).alias(
-                "logged_in_hours"
-            )
-        )
-        .drop("_wpw_engaged", "session_hours", "_wpw_logged")
+        .drop("session_hours")
+        .collect()
     )
+    engaged = base.select(wpw).unique()
     idle = logged.join(engaged, on=wpw, how="anti").filter(pl.col("session_hours") > 0)
     if idle.height:
         main = (
@@ -199,7 +208,7 @@ def units(jobs: pl.DataFrame, sessions: pl.DataFrame, config: PayConfig) -> pl.D
             pl.col("session_hours").alias("logged_in_hours"),
         )
         base = pl.concat([base, idle.select(base.columns)])
-    return base.select(*UNIT_KEYS, *SUMS).sort(list(UNIT_KEYS), nulls_last=True)
+    return base.select(*UNIT_KEYS, *SUMS)  # in no particular order: every table made from it is sorted
 
 
 def aggregate(table: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:

@@ -153,8 +153,11 @@ class Pool:
         lazy = pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore") if kind != "workers" else None
         if lazy is None:
             lazy = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
-        # consent in force for this contribution and worker, even if a purge was interrupted
-        lazy = lazy.join(active.lazy(), on=["contribution_id", "worker_id"], how="semi")
+        # a worker who revoked leaves the files when revoking; should that have been interrupted, drop them here
+        revoked = self.consent.filter(pl.col("revoked_at").is_not_null() & pl.col("contribution_id").is_in(ids))
+        if revoked.height:
+            lazy = lazy.join(revoked.select("contribution_id", "worker_id").lazy(), on=["contribution_id", "worker_id"],
+                             how="anti")  # fmt: skip
         if columns is not None:
             lazy = lazy.select(columns)
         return lazy.collect()
