@@ -51,7 +51,7 @@ log = logging.getLogger("gigshift.server")
 
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER = timedelta(seconds=30)
-MAX_ATTEMPTS = 3  # optimistic retries when another run took some of the same tasks meanwhile
+MAX_ATTEMPTS = 8  # SQLite: optimistic retries when other runs took some of the same tasks meanwhile
 CHUNK = 2000  # ids per IN (...) list
 
 #: Share of the run done when each engine stage starts (the stages of ``allocate(on_progress=...)``).
