@@ -76,27 +76,58 @@ def _with_format(text: pl.Expr, fmt: str, time_zone: str) -> pl.Expr:
     return parse_datetime(text, time_zone=time_zone, fmt=fmt)
 
 
+def localise(naive: pl.Series, time_zone: str) -> pl.Series:
+    """Naive local times to UTC, looking the zone up once per distinct local hour (clocks change on the hour).
+
+    A local time a clock change skips becomes null; one it repeats is taken the first time.
+    """
+    if time_zone == "UTC":
+        return naive.dt.replace_time_zone("UTC")
+    hours = naive.dt.truncate("1h").alias("_h")
+    table = (
+        hours.drop_nulls()
+        .unique()
+        .to_frame()
+        .with_columns(
+            (
+                pl.col("_h")
+                .dt.replace_time_zone(time_zone, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone("UTC")
+                .dt.replace_time_zone(None)
+                - pl.col("_h")
+            ).alias("_offset")
+        )
+    )
+    offset = hours.to_frame().join(table, on="_h", how="left", maintain_order="left").get_column("_offset")
+    return (naive + offset).dt.replace_time_zone("UTC")
+
+
 def parse_datetime_series(text: pl.Series, *, time_zone: str = "UTC", fmt: str | None = None) -> pl.Series:
     """Like :func:`parse_datetime` on a column, fast: the layout is found on a sample and parsed once.
 
-    Cells the sample's layout does not fit are parsed again, alone, with every accepted layout.
+    Cells the sample's layout does not fit are parsed again, alone, with every accepted layout. Local
+    times are converted through :func:`localise`.
     """
     frame = text.to_frame("t")
+    if fmt is not None and fmt not in ("unix", "unix_ms") and "%z" not in fmt and "%Z" not in fmt:
+        naive = frame.select(pl.col("t").str.to_datetime(format=fmt, time_unit="us", strict=False)).to_series()
+        return localise(naive, time_zone)
     if fmt is not None:
         return frame.select(parse_datetime(pl.col("t"), time_zone=time_zone, fmt=fmt)).to_series()
     sample = text.drop_nulls().head(500)
     chosen = None
     for candidate in (*_UTC_FAST, *_AWARE_FAST, *_NAIVE_FAST):
-        if (
-            sample.len()
-            and sample.to_frame("t").select(_with_format(pl.col("t"), candidate, time_zone)).to_series().null_count()
-            == 0
-        ):
+        parsed = sample.to_frame("t").select(_with_format(pl.col("t"), candidate, time_zone)).to_series()
+        if sample.len() and parsed.null_count() == 0:
             chosen = candidate
             break
     if chosen is None:
         return frame.select(parse_datetime(pl.col("t"), time_zone=time_zone)).to_series()
-    out = frame.select(_with_format(pl.col("t"), chosen, time_zone)).to_series()
+    if chosen in _NAIVE_FAST:
+        naive = frame.select(pl.col("t").str.to_datetime(format=chosen, time_unit="us", strict=False)).to_series()
+        out = localise(naive, time_zone)
+    else:
+        out = frame.select(_with_format(pl.col("t"), chosen, time_zone)).to_series()
     missed = out.is_null() & text.is_not_null()
     if missed.any():
         index = missed.arg_true()
