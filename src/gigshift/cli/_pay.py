@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -163,6 +164,9 @@ def audit_command(
         if out_dir is not None:
 
             def fill(folder: Path) -> None:
+                umask = os.umask(0)
+                os.umask(umask)
+                folder.chmod(0o777 & ~umask)  # a release is meant to be shared (the staging folder is private)
                 (folder / "audit.json").write_text(result.to_json(), encoding="utf-8")
                 (folder / "audit.md").write_text(result.to_markdown(), encoding="utf-8")
                 (folder / "report.html").write_text(result.to_html(), encoding="utf-8")
