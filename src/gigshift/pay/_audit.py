@@ -526,6 +526,7 @@ def audit(
         "n_bootstrap": n_bootstrap if epsilon is None else 0,
         "confidence": confidence,
         "gap_controls": list(gap_controls),
+        "detect": detect,
         "seed": root.entropy if isinstance(root.entropy, int) else None,
     }
     provenance = Provenance(

@@ -41,7 +41,7 @@ def _distribution_chart(distribution: pl.DataFrame, currency: str) -> str:
     fig.update_layout(
         boxmode="group",
         height=380,
-        yaxis_title=f"{currency} per hour (box: middle half of worker-weeks; whiskers: 10th to 90th percentile)",
+        yaxis_title=f"{currency} per hour",
         **_LAYOUT,
     )
     return figure_html(fig, "pay-distribution")
@@ -71,7 +71,7 @@ def _weekly_chart(
         fig.add_vline(x=r["date"], line_dash="dash", line_color="#555")
         fig.add_annotation(x=r["date"], y=1, yref="paper", text=f"{r['platform']}: {r['metric']} {r['change']:+.0%}",
                            showarrow=False, yanchor="bottom")  # fmt: skip
-    fig.update_layout(height=320, yaxis_title=title, yaxis_tickformat=".0%" if percent else None, **_LAYOUT)
+    fig.update_layout(height=320, yaxis_title=title, yaxis_tickformat=".1%" if percent else None, **_LAYOUT)
     return figure_html(fig, div)
 
 
@@ -131,7 +131,8 @@ def audit_html(result) -> str:  # type: ignore[no-untyped-def]
         "<ul>" + "".join(f"<li>{esc(f)}</li>" for f in result.findings()) + "</ul>",
         "<h2>Hourly pay</h2>",
         "<p>Earnings (pay, tips and bonuses) per hour on jobs, per hour logged in (waiting included), and after fees "
-        "and costs per hour logged in, across worker-weeks.</p>",
+        "and costs per hour logged in, across worker-weeks. Boxes hold the middle half of worker-weeks, whiskers "
+        "run from the 10th to the 90th percentile.</p>",
         _distribution_chart(result.distribution, cur),
         "<h2>Utilisation</h2>",
         "<p>The share of logged-in time spent on jobs.</p>",
@@ -153,6 +154,8 @@ def audit_html(result) -> str:  # type: ignore[no-untyped-def]
                 )
             ),
         ]
+    elif not result.settings.get("detect", True):
+        sections.append("<p class='muted'>Change detection was not run for this release.</p>")
     else:
         sections.append("<p>No change to the pay algorithm was detected.</p>")
     sections += [
@@ -166,7 +169,14 @@ def audit_html(result) -> str:  # type: ignore[no-untyped-def]
             "<p>Oaxaca-Blinder decomposition of the gap in log pay per engaged hour between the two largest groups "
             "of each attribute: the <em>explained</em> part comes from where and what people work, the "
             "<em>unexplained</em> part is unequal pay for the same kind of work.</p>",
-            table_html(result.gaps.with_columns(pl.col("controls").list.join(", "))),
+            table_html(
+                result.gaps.with_columns(
+                    pl.col("controls")
+                    .list.eval(pl.element().str.replace(r"^share .*", "share of hours by kind of work"))
+                    .list.unique(maintain_order=True)
+                    .list.join(", ")
+                ).drop("note")
+            ),
         ]
     platform_cols = ["platform", "workers", "hourly_engaged", "hourly_logged_in", "hourly_net", "utilisation",
                      "take_rate", "pay_per_job", "pay_per_km", "pay_per_minute", "tips_share"]  # fmt: skip
