@@ -20,6 +20,7 @@ from gigshift._provenance import Provenance
 from gigshift._tables import as_polars, check_positive_int, finite
 from gigshift.pay._config import PayConfig, Standard, standards_table
 from gigshift.pay._metrics import (
+    _US_PER_HOUR,
     CI_METRICS,
     METRICS,
     aggregate,
@@ -802,10 +803,17 @@ def _gaps(
     # are the shares of their engaged hours in each kind of work (platform x category) and the area they work in most
     controls = list(dict.fromkeys(controls))
     kind = [c for c in ("platform", "category") if c in controls]
+    # whole cents and microseconds, summed as integers: exact, so parallel sums give the same fit on every run
+    table = table.with_columns(
+        (pl.col("earnings") * 100).round(0).cast(pl.Int64).alias("_cents"),
+        (pl.col("engaged_hours") * _US_PER_HOUR).round(0).cast(pl.Int64).alias("_us"),
+    )
     rows = (
         table.group_by("worker_id")
-        # rounded far below a cent and a second, so run-to-run differences in parallel sums cannot reach the fit
-        .agg(pl.col("earnings").sum().round(6), pl.col("engaged_hours").sum().round(9))
+        .agg(
+            (pl.col("_cents").sum() / 100).alias("earnings"),
+            (pl.col("_us").sum() / _US_PER_HOUR).alias("engaged_hours"),
+        )
         .filter(pl.col("engaged_hours") > 0)
         .with_columns((pl.col("earnings") / pl.col("engaged_hours")).alias("hourly_engaged"))
         .filter(pl.col("hourly_engaged") > 0)
@@ -816,8 +824,8 @@ def _gaps(
         shares = (
             table.with_columns(pl.concat_str(kind, separator="/").alias("_kind"))
             .group_by("worker_id", "_kind")
-            .agg(pl.col("engaged_hours").sum())
-            .with_columns((pl.col("engaged_hours") / pl.col("engaged_hours").sum().over("worker_id")).round(9))
+            .agg(pl.col("_us").sum().alias("engaged_hours"))
+            .with_columns(pl.col("engaged_hours") / pl.col("engaged_hours").sum().over("worker_id"))
             .pivot(on="_kind", index="worker_id", values="engaged_hours", sort_columns=True)
             .fill_null(0.0)
         )
@@ -828,7 +836,7 @@ def _gaps(
     for c in (c for c in controls if c not in kind):
         main = (
             table.group_by("worker_id", c)
-            .agg(pl.col("engaged_hours").sum().alias("_h"))
+            .agg(pl.col("_us").sum().alias("_h"))
             .sort(["worker_id", "_h", c], descending=[False, True, False], nulls_last=True)
             .unique("worker_id", keep="first")
             .select("worker_id", pl.col(c).alias(f"main {c}"))
