@@ -1,0 +1,222 @@
+"""Pay-algorithm change detection: planted cuts recovered, no false alarms beyond alpha, trip mix not a cut."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy.stats import binom
+
+from gigshift._errors import GigshiftError, InputError
+from gigshift.pay._changes import detect_changes
+
+START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
+# base fare, per km, per minute, median minutes, km per minute
+CARDS = {"rideco": (2.5, 0.7, 0.25, 18.0, 0.5), "dashfood": (2.5, 1.0, 0.20, 24.0, 0.2)}
+
+
+def make_pool(
+    *,
+    n_workers: int = 80,
+    n_weeks: int = 20,
+    jobs_per_week: int = 25,
+    platforms: tuple[str, ...] = ("rideco",),
+    cut: dict | None = None,
+    longer_trips: dict | None = None,
+    week_shock: float = 0.03,
+    seed: int = 0,
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Jobs paid by a rate card, with worker skill, a pricier category, weekly surges and job noise.
+
+    ``cut``: from ``day`` (days after START) the ``metric`` rate of a ``share`` of ``platform``'s
+    workers is multiplied by ``factor``. ``longer_trips``: from ``day``, 70% of ``platform``'s
+    trips last ``factor`` times longer, at unchanged rates. Returns the jobs and who was cut.
+    """
+    rng = np.random.default_rng(seed)
+    plat = rng.integers(0, len(platforms), n_workers)
+    skill = rng.lognormal(0, 0.15, n_workers)
+    weekly = rng.poisson(jobs_per_week * rng.uniform(0.5, 1.5, n_workers)[:, None], (n_workers, n_weeks))
+    weekly = np.where(rng.random((n_workers, n_weeks)) < 0.85, weekly, 0)  # some weeks off
+    w = np.repeat(np.repeat(np.arange(n_workers), n_weeks), weekly.ravel())
+    week = np.repeat(np.tile(np.arange(n_weeks), n_workers), weekly.ravel())
+    day = week * 7 + rng.integers(0, 7, w.size)
+    p = plat[w]
+    base, per_km, per_min, minutes_median, km_per_min = (
+        np.array([CARDS[platforms[i]][j] for i in p]) for j in range(5)
+    )
+    xl = rng.random(w.size) < 0.2
+    minutes = np.clip(rng.lognormal(np.log(minutes_median), 0.4), 3, 180)
+    name = np.array(platforms)[p]
+    if longer_trips is not None:
+        later = (name == longer_trips["platform"]) & (day >= longer_trips["day"]) & (rng.random(w.size) < 0.7)
+        minutes = np.where(later, minutes * longer_trips["factor"], minutes)
+    km = minutes * km_per_min * rng.lognormal(0, 0.25, w.size)
+    rates = {"pay_per_job": base, "pay_per_km": per_km, "pay_per_minute": per_min}
+    is_cut = np.zeros(n_workers, bool)
+    if cut is not None:
+        is_cut = (rng.random(n_workers) < cut["share"]) & (np.array(platforms)[plat] == cut["platform"])
+        hit = is_cut[w] & (day >= cut["day"])
+        rates[cut["metric"]] = np.where(hit, rates[cut["metric"]] * cut["factor"], rates[cut["metric"]])
+    surge = rng.lognormal(0, week_shock, n_weeks)[week]
+    pay = rates["pay_per_job"] + rates["pay_per_km"] * km + rates["pay_per_minute"] * minutes
+    pay = pay * np.where(xl, 1.5, 1.0) * skill[w] * surge * rng.lognormal(0, 0.08, w.size)
+    offset = (day * 86_400 + rng.integers(6 * 3600, 22 * 3600, w.size)) * 1_000_000
+    jobs = pl.DataFrame(
+        {
+            "worker_id": [f"w{i:03d}" for i in w],
+            "platform": name,
+            "category": np.where(xl, "ride-xl", "ride"),
+            "offset": offset,
+            "minutes": minutes,
+            "distance_km": np.round(km, 2),
+            "worker_pay": np.round(pay, 2),
+        }
+    )
+    jobs = jobs.with_columns(start=pl.lit(START) + pl.duration(microseconds="offset"))
+    jobs = jobs.with_columns(end=pl.col("start") + pl.duration(microseconds=(pl.col("minutes") * 6e7).cast(pl.Int64)))
+    return jobs.drop("offset", "minutes"), is_cut
+
+
+CUT_DAY = 7 * 10 + 2  # a Wednesday: 2025-03-19
+CUT_DATE = (START + timedelta(days=CUT_DAY)).date()
+
+
+@pytest.mark.parametrize("metric", ["pay_per_km", "pay_per_job", "pay_per_minute"])
+def test_a_planted_cut_for_some_workers_is_found_dated_and_shared(metric):
+    jobs, is_cut = make_pool(cut={"platform": "rideco", "metric": metric, "factor": 0.85, "share": 0.4,
+                                  "day": CUT_DAY}, seed=1)  # fmt: skip
+    pooled, workers = detect_changes(jobs, seed=0, n_permutations=99)
+    assert pooled["metric"].to_list() == [metric]  # the other rates are not blamed
+    found = pooled.row(0, named=True)
+    assert abs((found["date"] - CUT_DATE).days) <= 7
+    assert found["p_value"] <= 0.05 and found["is_change"]
+    assert found["share_of_workers_cut"] == pytest.approx(is_cut.mean(), abs=0.05)
+    assert found["share_of_workers_raised"] < 0.05
+    assert found["change"] == pytest.approx(-0.15, abs=0.03)
+    assert found["ci_lo"] < found["change"] < found["ci_hi"]
+    assert found["change_all_workers"] == pytest.approx(-0.15 * is_cut.mean(), abs=0.02)
+    truth = pl.DataFrame({"worker_id": [f"w{i:03d}" for i in range(is_cut.size)], "truth": is_cut})
+    joined = workers.join(truth, on="worker_id")
+    assert joined.height == found["n_workers"] >= 70
+    assert (joined["is_cut"] == joined["truth"]).mean() >= 0.9
+    cut_rows = joined.filter(pl.col("truth"))
+    assert cut_rows["change"].median() == pytest.approx(-0.15, abs=0.03)
+    assert ((cut_rows["ci_lo"] < -0.15) & (cut_rows["ci_hi"] > -0.15)).mean() >= 0.8
+
+
+def test_a_cut_for_every_worker_is_found():
+    jobs, _ = make_pool(cut={"platform": "rideco", "metric": "pay_per_km", "factor": 0.85, "share": 1.0,
+                             "day": CUT_DAY}, seed=2)  # fmt: skip
+    pooled, workers = detect_changes(jobs, seed=0, n_permutations=99)
+    found = pooled.row(0, named=True)
+    assert (found["metric"], pooled.height) == ("pay_per_km", 1)
+    assert abs((found["date"] - CUT_DATE).days) <= 14
+    assert found["share_of_workers_cut"] > 0.95
+    assert found["change"] == pytest.approx(-0.15, abs=0.04)
+    assert workers["is_cut"].mean() > 0.95
+
+
+def test_a_cut_of_every_rate_is_a_cut_of_each():
+    jobs, _ = make_pool(seed=3)
+    jobs = jobs.with_columns(
+        pl.when(pl.col("worker_id").is_in([f"w{i:03d}" for i in range(30)]) & (pl.col("start").dt.date() >= CUT_DATE))
+        .then(pl.col("worker_pay") * 0.85)
+        .otherwise(pl.col("worker_pay"))
+        .alias("worker_pay")
+    )
+    pooled, _ = detect_changes(jobs, seed=0, n_permutations=99)
+    assert sorted(pooled["metric"]) == ["pay_per_job", "pay_per_km", "pay_per_minute"]
+    assert pooled["change"].to_numpy() == pytest.approx(np.full(3, -0.15), abs=0.04)
+    assert pooled["share_of_workers_cut"].to_numpy() == pytest.approx(np.full(3, 30 / 80), abs=0.05)
+
+
+def test_pools_without_a_change_raise_false_alarms_at_most_at_alpha():
+    n_pools, alpha = 40, 0.05
+    flagged = 0
+    for seed in range(n_pools):
+        jobs, _ = make_pool(n_workers=30, n_weeks=10, jobs_per_week=15, seed=100 + seed)
+        pooled, workers = detect_changes(jobs, alpha=alpha, seed=seed, n_permutations=39)
+        flagged += pooled.height > 0
+        assert workers.height == 0 or pooled.height > 0
+    # at most alpha, up to the binomial spread of 40 pools (a rate of 10% fails this 91% of the time)
+    assert flagged <= binom.ppf(0.99, n_pools, alpha)
+
+
+def test_longer_trips_at_the_same_rates_are_not_a_pay_cut():
+    jobs, _ = make_pool(longer_trips={"platform": "rideco", "day": CUT_DAY, "factor": 2.0}, seed=4)
+    before_after = jobs.group_by(pl.col("start").dt.date() >= CUT_DATE).agg(
+        (pl.col("worker_pay").sum() / pl.col("distance_km").sum()).alias("pay_per_km")
+    )
+    naive = before_after.sort("start")["pay_per_km"].to_numpy()
+    assert naive[1] / naive[0] - 1 < -0.05  # pay per km fell, as the base fare spreads over more km
+    pooled, _ = detect_changes(jobs, seed=0, n_permutations=99)
+    assert pooled.height == 0
+
+
+def test_only_the_platform_that_cut_is_flagged():
+    jobs, _ = make_pool(platforms=("rideco", "dashfood"), n_workers=120,
+                             cut={"platform": "dashfood", "metric": "pay_per_km", "factor": 0.8, "share": 0.5,
+                                  "day": CUT_DAY}, seed=5)  # fmt: skip
+    pooled, workers = detect_changes(jobs, seed=0, n_permutations=99, keep_all=True)
+    changed = pooled.filter("is_change")
+    assert changed.select("platform", "metric").rows() == [("dashfood", "pay_per_km")]
+    assert set(workers["platform"]) == {"dashfood"}
+    assert pooled.filter(pl.col("platform") == "rideco")["p_value"].min() > 0.05
+    assert changed["change"][0] == pytest.approx(-0.2, abs=0.04)
+
+
+def test_same_seed_same_answer_and_sorted_output():
+    jobs, _ = make_pool(cut={"platform": "rideco", "metric": "pay_per_km", "factor": 0.85, "share": 0.4,
+                             "day": CUT_DAY}, seed=6)  # fmt: skip
+    first = detect_changes(jobs, seed=3, n_permutations=49)
+    again = detect_changes(jobs.sample(fraction=1.0, shuffle=True, seed=1), seed=3, n_permutations=49)
+    assert first[0].equals(again[0]) and first[1].equals(again[1])
+    assert first[1]["worker_id"].is_sorted()
+
+
+def test_a_platform_without_distances_is_tested_per_job_and_minute_only():
+    jobs, _ = make_pool(n_workers=40, n_weeks=10, seed=7)
+    jobs = jobs.with_columns(pl.lit(None, pl.Float64).alias("distance_km"))
+    pooled, _ = detect_changes(jobs, seed=0, n_permutations=19, keep_all=True)
+    assert set(pooled["metric"]) <= {"pay_per_job", "pay_per_minute"} and pooled.height >= 1
+    assert pooled.schema["date"] == pl.Date and pooled.schema["platform"] == pl.String
+
+
+def test_too_few_workers_test_nothing():
+    jobs, _ = make_pool(n_workers=8, n_weeks=10, seed=8)
+    pooled, workers = detect_changes(jobs, seed=0, n_permutations=19, keep_all=True)
+    assert pooled.height == 0 and workers.height == 0
+    assert pooled.columns[:3] == ["platform", "metric", "date"]
+    assert workers.columns[:3] == ["worker_id", "platform", "metric"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"metrics": ["pay_per_hour"]}, GigshiftError, "metrics must be a non-empty list of 'pay_per_job'"),
+        ({"alpha": 1.5}, GigshiftError, r"alpha must be in \(0, 1\)"),
+        ({"by": ["city"]}, InputError, "column 'city': expected a column for group city"),
+        ({"n_permutations": 0}, GigshiftError, "n_permutations must be an integer >= 1"),
+    ],
+    ids=["metric", "alpha", "group", "permutations"],
+)
+def test_bad_parameters_are_refused(kwargs, error, match):
+    jobs, _ = make_pool(n_workers=5, n_weeks=3, seed=9)
+    with pytest.raises(error, match=match):
+        detect_changes(jobs, **kwargs)
+
+
+def test_missing_pay_column_is_named():
+    jobs, _ = make_pool(n_workers=5, n_weeks=3, seed=9)
+    with pytest.raises(InputError, match="column 'worker_pay'"):
+        detect_changes(jobs.drop("worker_pay"))
+
+
+def test_dates_are_mondays():
+    jobs, _ = make_pool(cut={"platform": "rideco", "metric": "pay_per_minute", "factor": 0.8, "share": 0.5,
+                             "day": CUT_DAY}, seed=10)  # fmt: skip
+    pooled, workers = detect_changes(jobs, seed=0, n_permutations=49)
+    assert all(d.weekday() == 0 for d in pooled["date"]) and all(d.weekday() == 0 for d in workers["worker_date"])
+    assert isinstance(pooled["date"][0], date)
