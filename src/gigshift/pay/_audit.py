@@ -778,6 +778,7 @@ def _gaps(
     table: pl.DataFrame, workers: pl.DataFrame, *, k: int, controls: Sequence[str], seed: np.random.SeedSequence
 ) -> pl.DataFrame:
     """Oaxaca-Blinder gaps in log pay per engaged hour, by each attribute, between its two largest groups."""
+    import statsmodels.stats.oaxaca  # noqa: F401  (imported first: its import resets warning filters)
     from threadpoolctl import threadpool_limits
 
     from gigshift.audit import pay_gap
