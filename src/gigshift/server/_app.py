@@ -207,7 +207,20 @@ def create_app(
 
     app.include_router(public)
     app.include_router(api)
+    _mount_pages(app)
     return app
+
+
+def _mount_pages(app: FastAPI) -> None:
+    """The web dashboard (gigshift.server._pages): its routes, stylesheet and HTML error pages."""
+    from fastapi.staticfiles import StaticFiles
+
+    from gigshift.server import _pages
+
+    app.add_exception_handler(_pages.PageError, _pages.page_error)  # type: ignore[arg-type]
+    app.add_exception_handler(_pages.LoginNeededError, _pages.login_needed)  # type: ignore[arg-type]
+    app.include_router(_pages.pages)
+    app.mount("/static", StaticFiles(directory=_pages.STATIC_DIR), name="static")
 
 
 def from_environment() -> FastAPI:

@@ -46,6 +46,25 @@ ROUTE_ROLES: dict[tuple[str, str], dict[Role, Scope]] = {
 }
 """(method, path) -> {role: scope}. Public routes (``/healthz``, ``/openapi.json``, the token route) are not here."""
 
+PAGE_ROLES: dict[tuple[str, str], dict[Role, Scope]] = {
+    # the web dashboard (gigshift.server._pages): one home per role; login, logout and /static are public
+    ("GET", "/worker"): {"worker": "own"},
+    ("GET", "/worker/why"): {"worker": "own"},
+    ("GET", "/worker/advice"): {"worker": "own"},
+    ("GET", "/worker/statement"): {"worker": "own"},
+    ("GET", "/client"): {"client": "own"},
+    ("POST", "/client/tasks"): {"client": "own"},
+    ("GET", "/client/tasks/{task_id}"): {"client": "own"},
+    ("GET", "/operator"): {"operator": "all"},
+    ("POST", "/operator/allocations"): {"operator": "all"},
+    ("GET", "/operator/allocations/{run_id}"): {"operator": "all"},
+    ("GET", "/auditor"): {"auditor": "all"},
+    ("POST", "/auditor/audits"): {"auditor": "all"},
+    ("GET", "/auditor/audits/{audit_id}"): {"auditor": "all"},
+    ("GET", "/auditor/audits/{audit_id}/report.json"): {"auditor": "all"},
+}
+"""The dashboard's rows of the role table; :func:`resolve_actor` looks a route up in both, for API and pages alike."""
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -85,11 +104,17 @@ def get_session(request: Request):  # type: ignore[no-untyped-def]
 
 def authorize(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
     """Check the bearer token, then the role table; return the caller with their scope on this route."""
-    route = request.scope.get("route")
-    method = "GET" if request.method == "HEAD" else request.method
-    rule = ROUTE_ROLES.get((method, getattr(route, "path", "")))
     if token is None:
         raise _unauthorized("not authenticated: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
+    return resolve_actor(request, token)
+
+
+def resolve_actor(request: Request, token: str) -> Actor:
+    """The caller of a token (bearer header or page session cookie), checked against the role table."""
+    route = request.scope.get("route")
+    method = "GET" if request.method == "HEAD" else request.method
+    key = (method, getattr(route, "path", ""))
+    rule = ROUTE_ROLES.get(key) or PAGE_ROLES.get(key)
     try:
         claims = read_token(token, secret_key=request.app.state.secret_key)
     except TokenError as exc:

@@ -1,0 +1,459 @@
+"""The web dashboard: server-rendered pages per role over the same service functions as the API.
+
+Pages authenticate with a session cookie holding the same signed token the API issues (HttpOnly,
+SameSite=Strict, Secure behind https) and authorise through :func:`gigshift.server._roles.resolve_actor`,
+so one role table decides for API and pages alike. Every form carries a CSRF token: an HMAC of a
+random cookie under the server key (a signed double submit), checked before any POST does anything;
+a missing or forged token is a 403 page. The pages use no script at all: a running allocation's page
+refreshes itself with ``<meta http-equiv="refresh">``, which the content security policy allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+
+from gigshift._errors import GigshiftError
+from gigshift.server import _allocations, _api, _audits, _pay
+from gigshift.server._models import AllocationRun, AuditReport
+from gigshift.server._roles import Actor, get_session, resolve_actor
+from gigshift.server._schemas import AllocationIn, AuditIn, TaskIn
+from gigshift.server._security import TokenError, read_token
+from gigshift.server._store import ApiError
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+SESSION_COOKIE = "gigshift_session"
+CSRF_COOKIE = "gigshift_csrf"
+CSRF_FIELD = "csrf_token"
+HOMES = {"worker": "/worker", "client": "/client", "operator": "/operator", "auditor": "/auditor"}
+GROUPS = ("sex", "race_ethnicity", "age_band", "country")
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes
+pages = APIRouter(include_in_schema=False)
+
+
+class PageError(Exception):
+    """An error shown as an HTML page with its status (never a 500 for a caller's mistake)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class LoginNeededError(Exception):
+    """No (valid) session: the page redirects to the login form."""
+
+
+# ----------------------------------------------------------------------------------------------
+# sessions and CSRF
+
+
+def _csrf_for(request: Request, nonce: str) -> str:
+    key = request.app.state.secret_key.encode()
+    return hmac.new(key, b"csrf:" + nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def _csrf_nonce(request: Request) -> str:
+    nonce = getattr(request.state, "csrf_nonce", None) or request.cookies.get(CSRF_COOKIE)
+    if not nonce or len(nonce) > 200:
+        nonce = secrets.token_urlsafe(32)
+    request.state.csrf_nonce = nonce
+    return nonce
+
+
+def _cookie_options(request: Request) -> dict[str, Any]:
+    return {"httponly": True, "samesite": "strict", "secure": request.url.scheme == "https", "path": "/"}
+
+
+def render(request: Request, name: str, *, status: int = 200, actor: Actor | None = None, **context: Any) -> Response:
+    """A template, with the CSRF token for its forms (and its cookie, when new)."""
+    nonce = _csrf_nonce(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"actor": actor, "csrf_token": _csrf_for(request, nonce), "csrf_field": CSRF_FIELD, "homes": HOMES, **context},
+        status_code=status,
+    )
+    if request.cookies.get(CSRF_COOKIE) != nonce:
+        response.set_cookie(CSRF_COOKIE, nonce, max_age=8 * 3600, **_cookie_options(request))
+    return response
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, once its CSRF token matches the cookie's; otherwise a 403 page."""
+    try:
+        form = await request.form()
+    except Exception:  # a body that is not a form
+        raise PageError(400, "the request body is not a form") from None
+    nonce = request.cookies.get(CSRF_COOKIE)
+    sent = form.get(CSRF_FIELD)
+    if not nonce or not isinstance(sent, str) or not hmac.compare_digest(sent, _csrf_for(request, nonce)):
+        raise PageError(403, "the form's security token is missing or wrong: reload the page and try again")
+    return form
+
+
+def page_actor(request: Request) -> Actor:
+    """The logged-in caller of a page, checked against the role table like an API caller."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginNeededError
+    try:
+        return resolve_actor(request, token)
+    except HTTPException as exc:
+        if exc.status_code == 401:
+            raise LoginNeededError from None
+        raise PageError(exc.status_code, str(exc.detail)) from None
+    except ApiError as exc:
+        raise PageError(exc.status, exc.message) from None
+
+
+Viewer = Annotated[Actor, Depends(page_actor)]
+Form = Annotated[FormData, Depends(checked_form)]
+Db = Annotated[Session, Depends(get_session)]
+
+
+def _api_call(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
+    """Call an API handler; its errors become page errors."""
+    try:
+        return fn(*args, **kwargs)
+    except ApiError as exc:
+        raise PageError(exc.status, exc.message) from None
+    except GigshiftError as exc:
+        raise PageError(422, str(exc)) from None
+
+
+def _optional(fn, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:  # type: ignore[no-untyped-def]
+    """Call an API handler whose 404/422 is an expected state (no decision yet); return (value, message)."""
+    try:
+        return fn(*args, **kwargs), None
+    except ApiError as exc:
+        if exc.status in (404, 422):
+            return None, exc.message
+        raise PageError(exc.status, exc.message) from None
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# ----------------------------------------------------------------------------------------------
+# login and logout
+
+
+@pages.get("/")
+def index(request: Request) -> Response:
+    try:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            return _see_other(HOMES[read_token(token, secret_key=request.app.state.secret_key)["role"]])
+    except (TokenError, KeyError):
+        pass
+    return _see_other("/login")
+
+
+@pages.get("/login")
+def login_form(request: Request) -> Response:
+    return render(request, "login.html", title="Log in")
+
+
+@pages.post("/login")
+def login_submit(request: Request, form: Form) -> Response:
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    credentials = SimpleNamespace(username=email, password=password)
+    with request.app.state.write_sessions() as session:
+        try:
+            token = _api.login(request, credentials, session).access_token  # type: ignore[arg-type]
+        except ApiError as exc:
+            return render(request, "login.html", status=exc.status, title="Log in", error=exc.message, email=email)
+    role = read_token(token, secret_key=request.app.state.secret_key)["role"]
+    response = _see_other(HOMES[role])
+    response.set_cookie(SESSION_COOKIE, token, max_age=8 * 3600, **_cookie_options(request))
+    return response
+
+
+@pages.post("/logout")
+def logout(request: Request, form: Form) -> Response:
+    response = _see_other("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ----------------------------------------------------------------------------------------------
+# worker
+
+
+@pages.get("/worker")
+def worker_home(request: Request, actor: Viewer, session: Db) -> Response:
+    listed = _api_call(_api.list_tasks, actor, session, status=None, category=None, limit=200, offset=0)
+    tasks = listed["items"]
+    mine = [t for t in tasks if t["assigned_worker_id"] == actor.worker_id]
+    open_tasks = [t for t in tasks if t["status"] == "open"]
+    statement, no_statement = _optional(_pay.worker_statement, session, actor=actor, worker_id=actor.worker_id, k=11)
+    earned = sum(t["budget_usd"] or 0 for t in mine)
+    return render(
+        request,
+        "worker.html",
+        actor=actor,
+        title="My work",
+        mine=mine,
+        open_tasks=open_tasks[:50],
+        earned=earned,
+        sentences=(statement or {}).get("sentences", []),
+        no_statement=no_statement,
+    )
+
+
+@pages.get("/worker/why")
+def worker_why(request: Request, actor: Viewer, session: Db, task_id: str | None = None) -> Response:
+    if task_id is not None and not (0 < len(task_id) <= 64):
+        raise PageError(422, "task_id: give a task id of 1 to 64 characters")
+    if task_id is None:
+        found, missing = _optional(_api.explanations, actor, session, task_id=None, worker_id=actor.worker_id)
+    else:
+        found, missing = _optional(_api.explanations, actor, session, task_id=task_id, worker_id=None)
+    return render(
+        request,
+        "why.html",
+        actor=actor,
+        title="Why did I (not) get this task" if task_id else "Why I got (or missed) tasks",
+        task_id=task_id,
+        found=found,
+        missing=missing,
+    )
+
+
+@pages.get("/worker/advice")
+def worker_advice(request: Request, actor: Viewer, session: Db) -> Response:
+    advice, missing = _optional(_api.worker_advice, actor.worker_id, actor, session, category=None, top=5)
+    return render(
+        request, "advice.html", actor=actor, title="My AI exposure and career paths", advice=advice, missing=missing
+    )
+
+
+@pages.get("/worker/statement")
+def worker_statement(request: Request, actor: Viewer, session: Db) -> Response:
+    statement, missing = _optional(_pay.worker_statement, session, actor=actor, worker_id=actor.worker_id, k=11)
+    return render(
+        request, "statement.html", actor=actor, title="My pay statement", statement=statement, missing=missing
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# client
+
+
+def _client_home(request: Request, actor: Actor, session: Session, *, status: int = 200, **context: Any) -> Response:
+    listed = _api_call(_api.list_tasks, actor, session, status=None, category=None, limit=100, offset=0)
+    return render(
+        request, "client.html", status=status, actor=actor, title="My tasks", tasks=listed["items"], **context
+    )
+
+
+@pages.get("/client")
+def client_home(request: Request, actor: Viewer, session: Db) -> Response:
+    return _client_home(request, actor, session, values={})
+
+
+def _number(form: FormData, name: str) -> float | None:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise PageError(422, f"{name}: not a number: {raw[:40]!r}") from None
+
+
+@pages.post("/client/tasks")
+def client_post_task(request: Request, actor: Viewer, form: Form, session: Db) -> Response:
+    values = {k: str(form.get(k, "")) for k in ("title", "text", "category", "budget_usd", "expected_hours")}
+    try:
+        body = TaskIn(
+            title=values["title"].strip() or None,
+            text=values["text"].strip() or None,
+            category=values["category"].strip() or None,
+            budget_usd=_number(form, "budget_usd"),  # type: ignore[arg-type]
+            expected_hours=_number(form, "expected_hours"),
+            is_remote=form.get("is_remote") == "on",
+        )
+        task = _api.post_task(body, actor, session)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return _client_home(request, actor, session, status=422, error=message, values=values)
+    except (ApiError, PageError) as exc:
+        session.rollback()
+        return _client_home(request, actor, session, status=422, error=exc.message, values=values)
+    return _see_other(f"/client/tasks/{quote(task.task_id, safe='')}")
+
+
+@pages.get("/client/tasks/{task_id}")
+def client_task(request: Request, task_id: str, actor: Viewer, session: Db) -> Response:
+    task = _api_call(_api.get_task, task_id, actor, session)
+    found, missing = _optional(_api.explanations, actor, session, task_id=task_id, worker_id=None)
+    return render(
+        request, "client_task.html", actor=actor, title=f"Task {task_id}", task=task, found=found, missing=missing
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# operator
+
+
+def _recent_runs(session: Session, actor: Actor) -> list[AllocationRun]:
+    query = (
+        sa.select(AllocationRun)
+        .where(AllocationRun.organisation_id == actor.organisation_id)
+        .order_by(AllocationRun.created_at.desc())
+        .limit(10)
+    )
+    return list(session.execute(query).scalars())
+
+
+@pages.get("/operator")
+def operator_home(request: Request, actor: Viewer, session: Db) -> Response:
+    policy = _api_call(_api.transparency, actor, session)
+    runs = _recent_runs(session, actor)
+    return render(request, "operator.html", actor=actor, title="Allocation", policy=policy, runs=runs)
+
+
+@pages.post("/operator/allocations")
+def operator_run(request: Request, actor: Viewer, form: Form, background_tasks: BackgroundTasks) -> Response:
+    raw_seed = str(form.get("seed", "")).strip()
+    if raw_seed and not raw_seed.isdigit():
+        raise PageError(422, f"seed: a whole number from 0, got {raw_seed[:40]!r}")
+    try:
+        body = AllocationIn(seed=int(raw_seed) if raw_seed else None, background=form.get("background") == "on" or None)
+    except ValidationError as exc:
+        raise PageError(422, f"seed: {exc.errors()[0]['msg']}") from None
+    engine = request.app.state.engine
+    wanted = _api_call(
+        _allocations.request_run,
+        engine,
+        actor=actor,
+        body=body,
+        idempotency_key=None,
+        background_threshold=request.app.state.background_threshold,
+    )
+    if wanted.execute and wanted.background:
+        background_tasks.add_task(_allocations.execute_run, engine, wanted.run_id)
+    elif wanted.execute:
+        _allocations.execute_run(engine, wanted.run_id)
+    return _see_other(f"/operator/allocations/{quote(wanted.run_id, safe='')}")
+
+
+@pages.get("/operator/allocations/{run_id}")
+def operator_run_status(request: Request, run_id: str, actor: Viewer, session: Db) -> Response:
+    run = _api_call(_api.get_allocation, run_id, actor, session)
+    assignments = _api_call(_api.get_assignments, run_id, actor, session, limit=50, offset=0)["items"]
+    return render(
+        request,
+        "run.html",
+        actor=actor,
+        title=f"Allocation run {run_id}",
+        run=run,
+        assignments=assignments,
+        refresh=run.status in ("queued", "running"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# auditor
+
+
+@pages.get("/auditor")
+def auditor_home(request: Request, actor: Viewer, session: Db) -> Response:
+    reports = session.execute(
+        sa.select(AuditReport.id, AuditReport.created_at)
+        .where(AuditReport.organisation_id == actor.organisation_id)
+        .order_by(AuditReport.id.desc())
+        .limit(10)
+    ).all()
+    return render(
+        request, "auditor.html", actor=actor, title="Bias audit (LL144)", groups=GROUPS, reports=reports, values={}
+    )
+
+
+def _day(form: FormData, name: str, *, end: bool = False) -> datetime | None:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        return None
+    try:
+        day = datetime.fromisoformat(raw).date()
+    except ValueError:
+        raise PageError(422, f"{name}: not a date (YYYY-MM-DD): {raw[:40]!r}") from None
+    return datetime.combine(day + timedelta(days=1) if end else day, time())
+
+
+@pages.post("/auditor/audits")
+def auditor_run(request: Request, actor: Viewer, form: Form, session: Db) -> Response:
+    groups = [g for g in form.getlist("groups") if isinstance(g, str)]
+    try:
+        body = AuditIn(
+            groups=groups,  # type: ignore[arg-type]
+            intersect=form.get("intersect") == "on",
+            since=_day(form, "since"),
+            until=_day(form, "until", end=True),
+            suppress_below=int(_number(form, "suppress_below") or 10),
+            n_bootstrap=int(_number(form, "n_bootstrap") or 0),
+            description=str(form.get("description", ""))[:2000],
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise PageError(422, f"{'.'.join(str(p) for p in first['loc']) or 'form'}: {first['msg']}") from None
+    audit_id, _text = _api_call(_audits.run_audit, session, actor=actor, body=body)
+    session.commit()
+    return _see_other(f"/auditor/audits/{audit_id}")
+
+
+def _report(session: Session, actor: Actor, audit_id: int) -> AuditReport:
+    report = session.get(AuditReport, audit_id)
+    if report is None or report.organisation_id != actor.organisation_id:
+        raise PageError(404, f"audit_id: no audit report {audit_id}")
+    return report
+
+
+@pages.get("/auditor/audits/{audit_id}")
+def auditor_report(request: Request, audit_id: int, actor: Viewer, session: Db) -> Response:
+    report = _report(session, actor, audit_id)
+    data = json.loads(report.report_json)
+    return render(request, "report.html", actor=actor, title=f"Audit report {audit_id}", audit_id=audit_id, report=data)
+
+
+@pages.get("/auditor/audits/{audit_id}/report.json")
+def auditor_download(audit_id: int, actor: Viewer, session: Db) -> Response:
+    report = _report(session, actor, audit_id)
+    return Response(
+        content=report.report_json,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="gigshift-audit-{audit_id}.json"'},
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# errors as pages
+
+
+async def page_error(request: Request, exc: PageError) -> Response:
+    return render(request, "error.html", status=exc.status, title=f"Error {exc.status}", message=exc.message)
+
+
+async def login_needed(request: Request, _exc: LoginNeededError) -> Response:
+    return _see_other("/login?next=" + quote(request.url.path, safe="/"))

@@ -1,0 +1,159 @@
+"""The web dashboard through TestClient: each role sees its pages and is refused the others'; CSRF is enforced."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from gigshift.server._roles import PAGE_ROLES
+
+PASSWORD = "correct horse battery staple"
+LOGINS = ("worker", "client", "operator", "auditor")
+HOME = {"worker": "/worker", "client": "/client", "operator": "/operator", "auditor": "/auditor"}
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def _email(api, who: str) -> str:  # type: ignore[no-untyped-def]
+    with api.app.state.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT email FROM users WHERE id = :i"), {"i": api.seed.users[who]}).scalar_one()
+
+
+def _login(api, who: str) -> str:  # type: ignore[no-untyped-def]
+    """Log in through the form; return a CSRF token for the session's forms."""
+    client = api.client
+    token = _csrf(client.get("/login").text)
+    response = client.post(
+        "/login", data={"email": _email(api, who), "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == HOME[api.seed.roles[who]]
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    return token
+
+
+def _url(api, path: str, audit_id: int = 1) -> str:  # type: ignore[no-untyped-def]
+    return (
+        path.replace("{task_id}", api.seed.client_task_id)
+        .replace("{run_id}", api.seed.run_id)
+        .replace("{audit_id}", str(audit_id))
+    )
+
+
+def test_pages_need_a_login(sqlite_api):
+    for method, path in PAGE_ROLES:
+        response = sqlite_api.client.request(method, _url(sqlite_api, path), follow_redirects=False)
+        assert response.status_code == 303, (path, response.text)
+        assert response.headers["location"].startswith("/login")
+
+
+def test_login_with_a_wrong_password_shows_the_form_again(sqlite_api):
+    token = _csrf(sqlite_api.client.get("/login").text)
+    response = sqlite_api.client.post(
+        "/login", data={"email": _email(sqlite_api, "worker"), "password": "wrong password!", "csrf_token": token}
+    )
+    assert response.status_code == 401
+    assert "incorrect email or password" in response.text
+    assert "gigshift_session" not in response.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize("who", LOGINS)
+def test_each_role_sees_its_pages_and_is_refused_the_others(sqlite_api, who):
+    _login(sqlite_api, who)
+    home = sqlite_api.client.get("/", follow_redirects=True)
+    assert home.status_code == 200 and home.url.path == HOME[who]
+    assert "content-security-policy" in home.headers and "http" not in home.headers["content-security-policy"]
+    for (method, path), rule in PAGE_ROLES.items():
+        if method != "GET" or "{audit_id}" in path:
+            continue
+        response = sqlite_api.client.get(_url(sqlite_api, path))
+        if who in rule:
+            assert response.status_code == 200, (who, path, response.text[:2000])
+            assert response.headers["content-type"].startswith("text/html")
+        else:
+            assert response.status_code == 403, (who, path, response.status_code)
+            assert f"role &#39;{who}&#39; may not GET" in response.text
+
+
+def test_a_forged_or_missing_csrf_token_is_a_403_page(sqlite_api):
+    token = _login(sqlite_api, "operator")
+    before = sqlite_api.count("allocation_runs")
+    for data in ({}, {"csrf_token": "0" * 64}, {"csrf_token": token[:-1] + ("0" if token[-1] != "0" else "1")}):
+        response = sqlite_api.client.post("/operator/allocations", data=data)
+        assert response.status_code == 403, response.text
+        assert "security token" in response.text and response.headers["content-type"].startswith("text/html")
+    # a token for another browser's cookie does not fit this one
+    session = sqlite_api.client.cookies.get("gigshift_session")
+    sqlite_api.client.cookies.clear()
+    sqlite_api.client.cookies.set("gigshift_session", session)
+    sqlite_api.client.cookies.set("gigshift_csrf", "someone-elses-cookie")
+    response = sqlite_api.client.post("/operator/allocations", data={"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 403
+    assert sqlite_api.count("allocation_runs") == before
+
+
+def test_client_posts_a_task_categorised_from_its_text(sqlite_api):
+    token = _login(sqlite_api, "client")
+    text = "Translate our product manual from German into English"
+    response = sqlite_api.client.post(
+        "/client/tasks",
+        data={"csrf_token": token, "title": "Manual translation", "text": text, "budget_usd": "250", "is_remote": "on"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    page = sqlite_api.client.get(response.headers["location"])
+    assert page.status_code == 200 and "Manual translation" in page.text
+    assert "Categories suggested from the text" in page.text
+    bad = sqlite_api.client.post("/client/tasks", data={"csrf_token": token, "text": text, "budget_usd": "lots"})
+    assert bad.status_code == 422 and "budget_usd" in bad.text
+
+
+def test_operator_runs_an_allocation_and_sees_its_status(sqlite_api):
+    token = _login(sqlite_api, "operator")
+    home = sqlite_api.client.get("/operator")
+    assert "Transparency statement" in home.text
+    response = sqlite_api.client.post("/operator/allocations", data={"csrf_token": token, "seed": "3"})
+    assert response.status_code == 200 and "/operator/allocations/" in str(response.url)
+    assert "Status:" in response.text and "completed" in response.text
+
+
+def test_worker_asks_why_and_sees_advice_and_statement(sqlite_api):
+    _login(sqlite_api, "worker")
+    why = sqlite_api.client.get("/worker/why", params={"task_id": sqlite_api.seed.client_task_id})
+    assert why.status_code == 200
+    assert "The answer" in why.text or "no allocation decision" in why.text
+    overall = sqlite_api.client.get("/worker/why")
+    assert overall.status_code == 200 and "The answer" in overall.text
+    # the scope check of the role table applies to pages too
+    other = sqlite_api.client.get("/worker/why", params={"worker_id": sqlite_api.seed.other_worker_id})
+    assert other.status_code == 403
+
+
+def test_auditor_runs_a_report_and_downloads_it(sqlite_api):
+    token = _login(sqlite_api, "auditor")
+    response = sqlite_api.client.post(
+        "/auditor/audits", data={"csrf_token": token, "groups": "sex", "n_bootstrap": "0", "suppress_below": "10"}
+    )
+    assert response.status_code == 200, response.text
+    audit_id = int(str(response.url).rstrip("/").rsplit("/", 1)[1])
+    download = sqlite_api.client.get(f"/auditor/audits/{audit_id}/report.json")
+    assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+    assert isinstance(json.loads(download.text), dict)
+    empty = sqlite_api.client.post("/auditor/audits", data={"csrf_token": token, "n_bootstrap": "0"})
+    assert empty.status_code == 422 and "groups" in empty.text
+
+
+def test_logout_ends_the_page_session(sqlite_api):
+    token = _login(sqlite_api, "auditor")
+    response = sqlite_api.client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    again = sqlite_api.client.get("/auditor", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].startswith("/login")
