@@ -157,3 +157,38 @@ def test_logout_ends_the_page_session(sqlite_api):
     assert response.status_code == 303
     again = sqlite_api.client.get("/auditor", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"].startswith("/login")
+
+
+def test_bad_page_parameters_are_an_html_page_not_a_500(sqlite_api):
+    _login(sqlite_api, "auditor")
+    response = sqlite_api.client.get("/auditor/audits/not-a-number")
+    assert response.status_code == 422 and response.headers["content-type"].startswith("text/html")
+    assert "audit_id" in response.text
+    assert sqlite_api.client.get("/auditor/audits/999999").status_code == 404
+    api_error = sqlite_api.get("/api/v1/audits/not-a-number", "auditor")
+    assert api_error.status_code == 422 and api_error.json()["field"] == "audit_id"
+
+
+def test_the_session_cookie_is_secure_behind_https(sqlite_api):
+    from fastapi.testclient import TestClient
+
+    with TestClient(sqlite_api.app, base_url="https://testserver") as client:
+        token = _csrf(client.get("/login").text)
+        response = client.post(
+            "/login",
+            data={"email": _email(sqlite_api, "client"), "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+    assert response.status_code == 303
+    session = [c for c in response.headers.get_list("set-cookie") if c.startswith("gigshift_session=")]
+    assert session and "Secure" in session[0] and "HttpOnly" in session[0]
+
+
+@pytest.mark.parametrize("wanted, landing", [("/worker/advice", "/worker/advice"), ("//evil.example/x", "/worker")])
+def test_login_returns_to_the_page_asked_for_on_this_site_only(sqlite_api, wanted, landing):
+    first = sqlite_api.client.get(wanted if wanted.startswith("/w") else "/worker", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
+    token = _csrf(sqlite_api.client.get("/login", params={"next": wanted}).text)
+    data = {"email": _email(sqlite_api, "worker"), "password": PASSWORD, "csrf_token": token, "next": wanted}
+    response = sqlite_api.client.post("/login", data=data, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == landing

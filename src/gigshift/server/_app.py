@@ -11,7 +11,7 @@ import os
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,9 +114,14 @@ def _error(status: int, message: str, field: str | None, **extra: object) -> JSO
     return JSONResponse({"detail": message, "field": field, **extra}, status_code=status)
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+    if not request.url.path.startswith("/api/"):  # a dashboard page: an HTML error page
+        from gigshift.server._pages import PageError, page_error
+
+        message = f"{_field(first.get('loc', ()))}: {first.get('msg', 'invalid')}"
+        return await page_error(request, PageError(422, message))
     if first.get("type") == "json_invalid":
         return _error(400, f"body: not valid JSON ({first.get('ctx', {}).get('error', 'parse error')})", "body")
     field = _field(first.get("loc", ()))

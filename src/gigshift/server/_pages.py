@@ -168,9 +168,16 @@ def index(request: Request) -> Response:
     return _see_other("/login")
 
 
+def _safe_next(raw: object) -> str | None:
+    """A same-site path to return to after login, never another site (``//host``, ``/\\host``)."""
+    if not isinstance(raw, str) or not raw.startswith("/") or raw.startswith(("//", "/\\")) or len(raw) > 300:
+        return None
+    return None if raw.startswith(("/login", "/logout")) else raw
+
+
 @pages.get("/login")
 def login_form(request: Request) -> Response:
-    return render(request, "login.html", title="Log in")
+    return render(request, "login.html", title="Log in", next=_safe_next(request.query_params.get("next")))
 
 
 @pages.post("/login")
@@ -181,9 +188,11 @@ def login_submit(request: Request, form: Form) -> Response:
         try:
             token = _api.login(request, credentials, session).access_token  # type: ignore[arg-type]
         except ApiError as exc:
-            return render(request, "login.html", status=exc.status, title="Log in", error=exc.message, email=email)
+            wanted = _safe_next(form.get("next"))
+            context = {"title": "Log in", "error": exc.message, "email": email, "next": wanted}
+            return render(request, "login.html", status=exc.status, **context)
     role = read_token(token, secret_key=request.app.state.secret_key)["role"]
-    response = _see_other(HOMES[role])
+    response = _see_other(_safe_next(form.get("next")) or HOMES[role])
     response.set_cookie(SESSION_COOKIE, token, max_age=8 * 3600, **_cookie_options(request))
     return response
 
@@ -456,4 +465,5 @@ async def page_error(request: Request, exc: PageError) -> Response:
 
 
 async def login_needed(request: Request, _exc: LoginNeededError) -> Response:
-    return _see_other("/login?next=" + quote(request.url.path, safe="/"))
+    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return _see_other("/login?next=" + quote(wanted, safe=""))
