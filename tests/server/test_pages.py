@@ -66,7 +66,8 @@ def test_login_with_a_wrong_password_shows_the_form_again(sqlite_api):
 
 
 @pytest.mark.parametrize("who", LOGINS)
-def test_each_role_sees_its_pages_and_is_refused_the_others(sqlite_api, who):
+def test_each_role_sees_its_pages_and_is_refused_the_others(api, who):
+    sqlite_api = api  # on both backends
     _login(sqlite_api, who)
     home = sqlite_api.client.get("/", follow_redirects=True)
     assert home.status_code == 200 and home.url.path == HOME[who]
@@ -83,7 +84,8 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(sqlite_api, who):
             assert f"role &#39;{who}&#39; may not GET" in response.text
 
 
-def test_a_forged_or_missing_csrf_token_is_a_403_page(sqlite_api):
+def test_a_forged_or_missing_csrf_token_is_a_403_page(api):
+    sqlite_api = api  # on both backends
     token = _login(sqlite_api, "operator")
     before = sqlite_api.count("allocation_runs")
     for data in ({}, {"csrf_token": "0" * 64}, {"csrf_token": token[:-1] + ("0" if token[-1] != "0" else "1")}):
@@ -139,14 +141,16 @@ def test_worker_asks_why_and_sees_advice_and_statement(sqlite_api):
 
 def test_auditor_runs_a_report_and_downloads_it(sqlite_api):
     token = _login(sqlite_api, "auditor")
-    response = sqlite_api.client.post(
-        "/auditor/audits", data={"csrf_token": token, "groups": "sex", "n_bootstrap": "0", "suppress_below": "10"}
-    )
+    data = {"csrf_token": token, "groups": "sex", "n_bootstrap": "0", "suppress_below": "10"}
+    response = sqlite_api.client.post("/auditor/audits", data={**data, "since": "2000-01-01", "until": "2999-12-31"})
     assert response.status_code == 200, response.text
     audit_id = int(str(response.url).rstrip("/").rsplit("/", 1)[1])
     download = sqlite_api.client.get(f"/auditor/audits/{audit_id}/report.json")
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     assert isinstance(json.loads(download.text), dict)
+    assert "Findings" in response.text
+    past = sqlite_api.client.post("/auditor/audits", data={**data, "since": "2000-01-01", "until": "2000-12-31"})
+    assert past.status_code == 422 and "no completed allocation decisions" in past.text
     empty = sqlite_api.client.post("/auditor/audits", data={"csrf_token": token, "n_bootstrap": "0"})
     assert empty.status_code == 422 and "groups" in empty.text
 
@@ -192,3 +196,20 @@ def test_login_returns_to_the_page_asked_for_on_this_site_only(sqlite_api, wante
     data = {"email": _email(sqlite_api, "worker"), "password": PASSWORD, "csrf_token": token, "next": wanted}
     response = sqlite_api.client.post("/login", data=data, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == landing
+
+
+def test_client_sees_the_assignment_and_its_explanation(sqlite_api):
+    _login(sqlite_api, "client")
+    page = sqlite_api.client.get(f"/client/tasks/{sqlite_api.seed.client_task_id}")
+    assert page.status_code == 200
+    assert "The assignment and its explanation" in page.text and "The assigned candidate" in page.text
+    other = sqlite_api.client.get(f"/client/tasks/{sqlite_api.seed.other_client_task_id}")
+    assert other.status_code == 404 and other.headers["content-type"].startswith("text/html")
+
+
+def test_an_audit_period_without_a_time_zone_is_a_422_not_a_500(sqlite_api):
+    body = {"groups": ["sex"], "n_bootstrap": 0, "since": "2000-01-01T00:00:00"}
+    response = sqlite_api.post("/api/v1/audits", "auditor", json=body)
+    assert response.status_code == 422 and response.json()["field"] == "since"
+    body["since"] = "2000-01-01T00:00:00Z"
+    assert sqlite_api.post("/api/v1/audits", "auditor", json=body).status_code == 201

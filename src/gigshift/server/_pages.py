@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -408,7 +408,7 @@ def _day(form: FormData, name: str, *, end: bool = False) -> datetime | None:
         day = datetime.fromisoformat(raw).date()
     except ValueError:
         raise PageError(422, f"{name}: not a date (YYYY-MM-DD): {raw[:40]!r}") from None
-    return datetime.combine(day + timedelta(days=1) if end else day, time())
+    return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=UTC)
 
 
 @pages.post("/auditor/audits")

@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -181,8 +181,8 @@ class AuditIn(Strict):
     groups: list[GroupName] = Field(min_length=1, max_length=4)
     intersect: bool = False
     run_id: Id | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: AwareDatetime | None = Field(None, description="With a time zone, e.g. 2026-01-01T00:00:00Z.")
+    until: AwareDatetime | None = None
     count: Literal["people", "decisions"] = "people"
     min_n: Annotated[int, Field(ge=1, le=100_000)] = 30
     suppress_below: Annotated[int, Field(ge=5, le=100_000)] = Field(
