@@ -176,6 +176,7 @@ def test_auditor_journey_on_a_phone(browser, server):
     page.get_by_role("button", name="Run audit").click()
     page.wait_for_load_state()
     assert "/auditor/audits/" in page.url
+    assert page.get_by_role("img", name="Impact ratio by group").is_visible()
     link = page.get_by_role("link", name="Download as JSON")
     assert link.is_visible()
     _shot(page, "auditor-report-phone")

@@ -148,7 +148,7 @@ def test_auditor_runs_a_report_and_downloads_it(sqlite_api):
     download = sqlite_api.client.get(f"/auditor/audits/{audit_id}/report.json")
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     assert isinstance(json.loads(download.text), dict)
-    assert "Findings" in response.text
+    assert "Findings" in response.text and '<title id="chart-title">Impact ratio by group</title>' in response.text
     past = sqlite_api.client.post("/auditor/audits", data={**data, "since": "2000-01-01", "until": "2000-12-31"})
     assert past.status_code == 422 and "no completed allocation decisions" in past.text
     empty = sqlite_api.client.post("/auditor/audits", data={"csrf_token": token, "n_bootstrap": "0"})
