@@ -203,6 +203,17 @@ def test_a_bridge_between_two_rings_of_withheld_cells_is_protected():
     assert (hi - lo).min() > 1e-6
 
 
+def test_a_table_whose_first_cell_is_released_is_labelled():
+    cells = pl.DataFrame(
+        {"platform": ["a"] * 3 + ["b"] * 3, "week": [1, 2, 3] * 2, "workers": [30, 4, 15, 30, 25, 12],
+         "pay": [900.0, 60, 700, 1400, 1100, 500]}
+    )  # fmt: skip
+    out = suppress(cells, k=11, dims=("platform", "week"), values=["pay"])
+    assert out["suppression"].to_list()[:2] == [None, "primary"]
+    assert out["suppression"].dtype == pl.Enum(["primary", "complementary"])
+    assert released_totals(cells, k=11, dims=("platform", "week"), values=["pay"])["suppression"].null_count() > 0
+
+
 def test_complementary_cells_are_the_smallest_available():
     cells = pl.DataFrame(
         {

@@ -270,9 +270,19 @@ def _plan(
     primary = (n_workers < k) & (n_workers > 0)
     rank = _cost_rank(cube, values)
     withheld = _complete(primary, entry=entry, line=line, is_head=is_head, rank=rank)
-    reason = np.where(primary, "primary", np.where(withheld, "complementary", None))
-    cube = cube.with_columns(
-        suppressed=pl.Series(withheld), suppression=pl.Series(reason, dtype=pl.String).cast(Suppression)
+    # built as an expression: an object array of strings and None cannot be cast to String by Polars
+    # when its first element is None (a released first cell)
+    cube = (
+        cube.with_columns(suppressed=pl.Series(withheld), __primary=pl.Series(primary))
+        .with_columns(
+            suppression=pl.when(pl.col("__primary"))
+            .then(pl.lit("primary"))
+            .when(pl.col("suppressed"))
+            .then(pl.lit("complementary"))
+            .otherwise(pl.lit(None, dtype=pl.String))
+            .cast(Suppression)
+        )
+        .drop("__primary")
     )
     return cube, labels
 
