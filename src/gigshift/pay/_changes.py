@@ -584,7 +584,8 @@ def _step(series: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
         return np.zeros(series.size - 1), np.zeros(series.size - 1), np.full(series.size - 1, np.inf)
     noise = (np.median(np.abs(np.diff(values))) / 0.6745) ** 2 / 2.0
     omega2 = max(0.0, noise - float(np.median(var[observed])))
-    v = np.where(observed, 1.0 / (np.where(observed, var, 0.0) + omega2), 0.0)
+    v = np.zeros(var.size)
+    v[observed] = 1.0 / (var[observed] + omega2)  # weeks without data weigh nothing (and divide nothing)
     vs = v * np.where(observed, series, 0.0)
     before_w, before_s = np.cumsum(v)[:-1], np.cumsum(vs)[:-1]
     after_w, after_s = v.sum() - before_w, vs.sum() - before_s
