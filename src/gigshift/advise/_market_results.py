@@ -11,6 +11,22 @@ from gigshift._html import esc, table_html
 from gigshift._provenance import Provenance
 from gigshift._tables import finite
 
+# the figures behind a niche's score, in the order the niches table and its JSON show them
+NICHE_METRICS = (
+    "n_tasks",
+    "market_growth_pct",
+    "oli_trend_pct",
+    "bls_change_pct",
+    "bids_per_task",
+    "workers_per_task",
+    "ai_substitution_share",
+    "exposure_beta",
+    "median_winning_rate_usd",
+    "n_won",
+    "pay_ratio",
+    "fit",
+)
+
 
 def _dumps(body: dict[str, object]) -> str:
     return json.dumps(finite(body), allow_nan=False, ensure_ascii=False, default=str)
@@ -234,20 +250,7 @@ class NichesResult:
 
     def to_dict(self) -> dict[str, object]:
         components = tuple(self.weights)
-        metrics = (
-            "n_tasks",
-            "market_growth_pct",
-            "oli_trend_pct",
-            "bls_change_pct",
-            "bids_per_task",
-            "workers_per_task",
-            "ai_substitution_share",
-            "exposure_beta",
-            "median_winning_rate_usd",
-            "n_won",
-            "pay_ratio",
-            "fit",
-        )
+        metrics = NICHE_METRICS
         rows = [
             {
                 "rank": r["rank"],

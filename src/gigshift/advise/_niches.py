@@ -50,7 +50,7 @@ import gigshift
 from gigshift._errors import GigshiftError
 from gigshift._provenance import Provenance
 from gigshift._tables import check_positive_int
-from gigshift.advise._market_results import NichesResult
+from gigshift.advise._market_results import NICHE_METRICS, NichesResult
 from gigshift.advise._marketdata import check_market, find_worker, neighbour_categories, winning_bids
 
 _CALLER = "niches"
@@ -510,18 +510,7 @@ def niches(
         "label",
         "score",
         *(f"score_{k}" for k in _COMPONENTS),
-        "n_tasks",
-        "market_growth_pct",
-        "oli_trend_pct",
-        "bls_change_pct",
-        "bids_per_task",
-        "workers_per_task",
-        "ai_substitution_share",
-        "exposure_beta",
-        "median_winning_rate_usd",
-        "n_won",
-        "pay_ratio",
-        "fit",
+        *NICHE_METRICS,
         "is_listed",
         "is_related",
         "mode",

@@ -152,7 +152,7 @@ def suppress(
     [('a', 1, None, 'primary'), ('a', 2, 900.0, None), ('a', 3, None, 'complementary'),
      ('b', 1, None, 'complementary'), ('b', 2, 1100.0, None), ('b', 3, None, 'complementary')]
     """
-    plan = _plan(
+    plan, labels = _plan(
         cells,
         k=k,
         workers=workers,
@@ -162,7 +162,6 @@ def suppress(
         worker_id=worker_id,
         caller="suppress",
     )
-    plan, labels = plan
     cells = as_polars(cells, name="cells")
     codes = {d: f"__code_{d}" for d in dims}
     status = plan.filter(pl.col(_LEVEL) == 0).select(*dims, "suppressed", "suppression").rename(codes)
@@ -204,7 +203,7 @@ def released_totals(
     [('platform', 'a', None, 1660.0), ('platform', 'b', None, 3000.0), ('week', None, 1, 1460.0),
      ('week', None, 2, 2000.0), ('week', None, 3, 1200.0), ('all', None, None, 4660.0)]
     """
-    plan = _plan(
+    plan, labels = _plan(
         cells,
         k=k,
         workers=workers,
@@ -214,7 +213,6 @@ def released_totals(
         worker_id=worker_id,
         caller="released_totals",
     )
-    plan, labels = plan
     totals = _decode(plan.filter(pl.col(_LEVEL) > 0), labels)
     kept = [pl.when(pl.col(f"__code_{d}").is_not_null()).then(pl.lit(d)) for d in dims]
     margin = pl.concat_str(kept, separator=" x ", ignore_nulls=True).replace("", "all")
