@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= gigshift-demo
 
-.PHONY: demo atlas test semantic bench data clean
+.PHONY: demo serve atlas test semantic bench data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ semantic: $(VENV)/.stamp-semantic
 # The end-to-end demo: simulate, estimate, audit, three workers' stories -> $(OUT)/index.html (< 3 min, 2 cores).
 demo: $(VENV)/.stamp-base
 	$(BIN)/gigshift demo --out $(OUT)
+
+# The service with a synthetic market and one login per role (printed); Ctrl-C stops it.
+serve: $(VENV)/.stamp-base
+	$(BIN)/gigshift serve --demo
 
 atlas: $(VENV)/.stamp-base
 	$(BIN)/gigshift atlas --out gigshift-atlas
