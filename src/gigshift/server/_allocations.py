@@ -72,15 +72,19 @@ class _SupersededError(Exception):
 # policies
 
 
-def active_policy(session: Session, organisation_id: int):  # type: ignore[no-untyped-def]
-    """The organisation's active policy, else the shipped default."""
+def active_policy(session: Session, organisation_id: int, *, version: str | None = None):  # type: ignore[no-untyped-def]
+    """The organisation's active policy, else the shipped default; or, given ``version``, that stored version."""
     from gigshift.allocate import Policy, default_policy
 
+    chosen = PolicyVersion.is_active if version is None else PolicyVersion.version == version
     stored = session.execute(
-        sa.select(PolicyVersion).where(PolicyVersion.organisation_id == organisation_id, PolicyVersion.is_active)
+        sa.select(PolicyVersion).where(PolicyVersion.organisation_id == organisation_id, chosen)
     ).scalar_one_or_none()
     if stored is None:
-        return default_policy()
+        shipped = default_policy()
+        if version is None or version == shipped.version:
+            return shipped
+        raise ApiError(404, f"policy_version: no policy version {version!r}", field="policy_version")
     return Policy.from_yaml(stored.yaml, source=f"policy {stored.version}")
 
 
@@ -116,7 +120,7 @@ def request_run(engine: Engine, *, actor, body, idempotency_key: str | None, bac
         existing = _find(session, actor.organisation_id, key)
         if existing is not None:
             return _replay(session, existing, digest)
-        policy = active_policy(session, actor.organisation_id)
+        policy = active_policy(session, actor.organisation_id, version=getattr(body, "policy_version", None))
         n_open = session.execute(
             sa.select(sa.func.count())
             .select_from(Task)

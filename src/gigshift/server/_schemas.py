@@ -147,6 +147,9 @@ class AllocationIn(Strict):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     use_bids: bool | None = Field(None, description="Only bidders are candidates; default: if any open task has bids.")
     background: bool | None = Field(None, description="Run as a background job; default: when the batch is large.")
+    policy_version: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None, description="A stored policy version to allocate with; default: the active policy."
+    )
 
 
 class RunAccepted(BaseModel):
