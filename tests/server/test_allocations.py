@@ -199,3 +199,72 @@ def test_bad_allocation_requests(sqlite_api, body):
     assert response.status_code == 422 and response.json()["field"] in body
     assert _state(sqlite_api) == before
     assert sqlite_api.get("/api/v1/allocations/nope", "operator").status_code == 404
+
+
+def test_the_bulk_write_stores_what_the_engine_decided(api, monkeypatch):
+    """COPY (PostgreSQL) and executemany (SQLite) bypass SQLAlchemy's types: read back through the models,
+    every stored value equals the engine's, null lists and NaN scores included."""
+    import polars as pl
+
+    from gigshift.server._models import Assignment, Decision, StoredExplanation, Worker
+
+    results = []
+    original = _allocations._allocate
+
+    def keeping(inputs, run, policy, progress):  # type: ignore[no-untyped-def]
+        results.append(original(inputs, run, policy, progress))
+        return results[-1]
+
+    monkeypatch.setattr(_allocations, "_allocate", keeping)
+    response = api.post("/api/v1/allocations", "operator", json={"seed": 9}, headers={"Idempotency-Key": "bulk"})
+    assert response.json()["status"] == "completed"
+    run_id, (result,) = response.json()["run_id"], results
+    engine = api.app.state.engine
+    with transaction(engine) as session:
+        run = session.get(AllocationRun, run_id)
+        stored = session.execute(
+            sa.select(*[getattr(Decision, c) for c in _allocations.DECISION_COLUMNS]).where(Decision.run_id == run_id)
+        ).all()
+        assigned = session.execute(
+            sa.select(Assignment.task_id, Assignment.worker_id, Assignment.score, Assignment.created_at).where(
+                Assignment.run_id == run_id
+            )
+        ).all()
+        reasons = session.execute(
+            sa.select(StoredExplanation.subject, StoredExplanation.subject_id, StoredExplanation.reason).where(
+                StoredExplanation.run_id == run_id
+            )
+        ).all()
+        stamps = set(
+            session.execute(
+                sa.select(Worker.last_assigned_at).where(Worker.worker_id.in_({a.worker_id for a in assigned}))
+            ).scalars()
+        )
+    log = result.decision_log.select(_allocations.DECISION_COLUMNS)
+    floats = [c for c, t in log.schema.items() if t == pl.Float64]
+    expected = log.with_columns(pl.col(c).fill_nan(None) for c in floats).sort("task_id", "worker_id")
+    got = pl.DataFrame(stored, schema=expected.schema, orient="row").sort("task_id", "worker_id")
+    assert got.height == expected.height > 0
+    assert expected.get_column("missing_skills").list.len().max() > 0  # lists with items, and empty ones
+    assert got.equals(expected, null_equal=True)  # exact: floats, booleans, JSON lists, nulls
+    assert sorted((a.task_id, a.worker_id, a.score) for a in assigned) == sorted(
+        result.assignments.select("task_id", "worker_id", "score").rows()
+    )
+    assert {a.created_at for a in assigned} == {run.finished_at} == stamps  # aware UTC, as the models read them
+    assert run.finished_at.tzinfo is not None
+    assert len(reasons) == result.tasks.height + result.workers.height
+    assert {(r.subject, r.subject_id) for r in reasons} >= {("task", t) for t in result.tasks.get_column("task_id")}
+
+
+@pytest.mark.parametrize("raw", ["0", "-3", "soon", "inf"], ids=["zero", "negative", "text", "infinite"])
+def test_a_bad_staleness_window_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("GIGSHIFT_STALE_AFTER_S", raw)
+    with pytest.raises(_allocations.GigshiftError, match=rf"GIGSHIFT_STALE_AFTER_S: .* got '{raw}'"):
+        _allocations.stale_after()
+
+
+def test_the_staleness_window_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("GIGSHIFT_STALE_AFTER_S", raising=False)
+    assert _allocations.stale_after() == timedelta(seconds=30) and _allocations.heartbeat_every() == 5.0
+    monkeypatch.setenv("GIGSHIFT_STALE_AFTER_S", "1.5")
+    assert _allocations.stale_after() == timedelta(seconds=1.5) and _allocations.heartbeat_every() == 0.25

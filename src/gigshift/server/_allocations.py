@@ -13,7 +13,13 @@ explanations in one transaction. Three things keep a task from being assigned tw
    writer at a time; there the run computes on a snapshot and takes the write lock only to write.
 
 A run executing sends a heartbeat every few seconds; a run whose heartbeat has stopped (its
-process died) is taken over when its request is retried with the same ``Idempotency-Key``.
+process died) is taken over when its request is retried with the same ``Idempotency-Key``. A run
+counts as stopped after 30 s without a heartbeat (``$GIGSHIFT_STALE_AFTER_S``, for tests and
+benchmarks that kill servers on purpose).
+
+The write is set-based: the assignments, the decision log and the explanations go in with one
+statement per table (``COPY`` on PostgreSQL, one ``executemany`` on SQLite), and the tasks and
+workers change with one ``UPDATE ... WHERE ... IN (SELECT ... FROM assignments WHERE run_id = ...)``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,8 +59,10 @@ log = logging.getLogger("gigshift.server")
 
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER = timedelta(seconds=30)
+ENV_STALE_AFTER = "GIGSHIFT_STALE_AFTER_S"
 MAX_ATTEMPTS = 8  # SQLite: optimistic retries when other runs took some of the same tasks meanwhile
-CHUNK = 2000  # ids per IN (...) list
+#: How SQLAlchemy stores a DateTime in SQLite (text that sorts as time does); bulk inserts write the same.
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"
 
 #: Share of the run done when each engine stage starts (the stages of ``allocate(on_progress=...)``).
 STAGE_PROGRESS = {"load": 0.02, "validate": 0.1, "candidates": 0.15, "solve": 0.35, "explain": 0.6, "write": 0.8}
@@ -66,6 +76,25 @@ class _ConflictError(Exception):
 
 class _SupersededError(Exception):
     """This execution was taken over after its heartbeat stopped: roll back, the other one finishes the run."""
+
+
+def stale_after() -> timedelta:
+    """How long a run may go without a heartbeat before a retry takes it over (``$GIGSHIFT_STALE_AFTER_S``, or 30 s)."""
+    raw = os.environ.get(ENV_STALE_AFTER, "").strip()
+    if not raw:
+        return STALE_AFTER
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise GigshiftError(f"{ENV_STALE_AFTER}: expected a number of seconds > 0, got {raw!r}")
+    return timedelta(seconds=seconds)
+
+
+def heartbeat_every() -> float:
+    """Seconds between heartbeats: several within the staleness window, so a live run never looks dead."""
+    return min(HEARTBEAT_EVERY_S, stale_after().total_seconds() / 6)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -178,7 +207,7 @@ def _replay(session: Session, run: AllocationRun, digest: str) -> RunRequest:
             "Idempotency-Key: this key was used for a different request body; use a new key",
             field="Idempotency-Key",
         )
-    stale = run.status in ("queued", "running") and (run.heartbeat_at or run.created_at) < now() - STALE_AFTER
+    stale = run.status in ("queued", "running") and (run.heartbeat_at or run.created_at) < now() - stale_after()
     return RunRequest(run.run_id, run.status, created=False, execute=stale, background=run.is_background)
 
 
@@ -215,7 +244,7 @@ def _claim(engine: Engine, run_id: str) -> int | None:
         run = session.get(AllocationRun, run_id)
         if run is None or run.status in ("completed", "failed"):
             return None
-        fresh = (run.heartbeat_at or run.created_at) >= stamp - STALE_AFTER
+        fresh = (run.heartbeat_at or run.created_at) >= stamp - stale_after()
         if run.status == "running" and fresh:
             return None
         attempt = run.n_attempts + 1
@@ -228,7 +257,8 @@ def _claim(engine: Engine, run_id: str) -> int | None:
 
 
 def _heartbeat(engine: Engine, run_id: str, attempt: int, stop: threading.Event) -> None:
-    while not stop.wait(HEARTBEAT_EVERY_S):
+    every = heartbeat_every()
+    while not stop.wait(every):
         try:
             with transaction(engine, write=True) as session:
                 session.execute(
@@ -267,28 +297,77 @@ def _execute(engine: Engine, run_id: str, attempt: int) -> None:
         assert run is not None
         policy = run_policy(run)
     progress = _progress(engine, run_id, attempt)
+    clock = _Clock()
     if is_postgres(engine):
         # One transaction holds row locks on the open tasks it read, from reading to writing.
         with transaction(engine) as session:
             progress("load")
-            inputs = _load(session, run, policy, lock=True)
-            result = _allocate(inputs, run, policy, progress)
+            inputs = clock("load", _load, session, run, policy, lock=True)
+            result = clock("engine", _allocate, inputs, run, policy, progress)
             progress("write")
-            _write(session, run, attempt, inputs, result)
+            clock("write", _write, session, run, attempt, inputs, result)
+            clock.start("commit")
+        clock.stop()
+        clock.report(run_id, attempt, inputs, result)
         return
     for _try in range(MAX_ATTEMPTS):
         progress("load")
         with transaction(engine) as session:  # a consistent snapshot; no lock held while computing
-            inputs = _load(session, run, policy, lock=False)
-        result = _allocate(inputs, run, policy, progress)
+            inputs = clock("load", _load, session, run, policy, lock=False)
+        result = clock("engine", _allocate, inputs, run, policy, progress)
         progress("write")
         try:
+            clock.start("write")  # includes waiting for SQLite's write lock, which other writers may hold
             with transaction(engine, write=True) as session:
                 _write(session, run, attempt, inputs, result)
+                clock.start("commit")
+            clock.stop()
+            clock.report(run_id, attempt, inputs, result)
             return
         except _ConflictError:
             log.info("allocation run %s: tasks taken by another run meanwhile; retrying", run_id)
     raise GigshiftError(f"allocation run {run_id}: other runs kept taking the same tasks; retry later")
+
+
+class _Clock:
+    """Seconds spent per stage of one execution (summed over SQLite's optimistic retries), for the log."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._since = 0.0
+
+    def start(self, stage: str) -> None:
+        self.stop()
+        self._stage, self._since = stage, time.perf_counter()
+
+    def stop(self) -> None:
+        if self._stage is not None:
+            elapsed = time.perf_counter() - self._since
+            self.seconds[self._stage] = self.seconds.get(self._stage, 0.0) + elapsed
+            self._stage = None
+
+    def __call__(self, stage: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.start(stage)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.stop()
+
+    def report(self, run_id: str, attempt: int, inputs: _Inputs, result) -> None:  # type: ignore[no-untyped-def]
+        n_assigned = 0 if result is None else result.assignments.height
+        n_decisions = 0 if result is None else result.decision_log.height
+        stages = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in self.seconds.items())
+        log.info(
+            "allocation run %s (attempt %d) completed: %d tasks, %d workers, %d assigned, %d decisions; %s",
+            run_id,
+            attempt,
+            inputs.tasks.height,
+            inputs.workers.height,
+            n_assigned,
+            n_decisions,
+            stages,
+        )
 
 
 @dataclass(frozen=True)
@@ -381,7 +460,9 @@ def _load(session: Session, run: AllocationRun, policy, *, lock: bool) -> _Input
         .join(workers.select("worker_id"), on="worker_id", how="semi")
     )
     use_bids = run.use_bids if run.use_bids is not None else bids.height > 0
-    return _Inputs(tasks, workers, bids if use_bids else None, waiting, now())
+    # The batch time is when the run was requested, so that a retry after a crash computes what the first
+    # attempt would have (waiting hours are counted to it), not something that depends on when it restarted.
+    return _Inputs(tasks, workers, bids if use_bids else None, waiting, run.created_at)
 
 
 def _allocate(inputs: _Inputs, run: AllocationRun, policy, progress: Callable[[str], None]):  # type: ignore[no-untyped-def]
@@ -401,44 +482,91 @@ def _allocate(inputs: _Inputs, run: AllocationRun, policy, progress: Callable[[s
     )
 
 
-def _chunks(values: list[str]) -> list[list[str]]:
-    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+def _db_ready(frame: pl.DataFrame, *, dialect: str) -> pl.DataFrame:
+    """The frame in the column types the database stores, as the models' types would write them.
+
+    Timestamps become naive UTC (:class:`UTCDateTime`), as text in SQLAlchemy's SQLite format there;
+    lists become JSON text (a null list stays SQL NULL).
+    """
+    converted = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            naive = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else column
+            converted.append(naive.dt.strftime(SQLITE_DATETIME) if dialect == "sqlite" else naive)
+        elif isinstance(dtype, pl.List):
+            # json_encode works on structs: encode {"v": list} and keep the list's part
+            encoded = pl.struct(column.alias("v")).struct.json_encode().str.slice(len('{"v":')).str.strip_suffix("}")
+            converted.append(pl.when(column.is_not_null()).then(encoded).alias(name))
+    return frame.with_columns(converted) if converted else frame
+
+
+def _insert_frame(session: Session, table: sa.Table, frame: pl.DataFrame) -> None:
+    """Insert every row of ``frame`` into ``table`` in the session's transaction, in one statement.
+
+    On PostgreSQL the rows stream in with ``COPY ... FROM STDIN`` as CSV written by Polars; on SQLite
+    they go to one ``executemany`` of plain tuples. Both skip SQLAlchemy's per-row work (the ORM's bulk
+    insert splits rows into one statement per pattern of nulls), which took most of a large run's time.
+    """
+    if frame.height == 0:
+        return
+    connection = session.connection()
+    dialect = connection.dialect.name
+    ready = _db_ready(frame, dialect=dialect)
+    columns = ", ".join(ready.columns)
+    if dialect == "postgresql":
+        csv = ready.write_csv(include_header=False, null_value="", quote_style="necessary").encode()
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(csv)
+        return
+    marks = ", ".join("?" * ready.width)
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", ready.rows())
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    """A constraint violation, whether SQLAlchemy wrapped it or it came from the driver (COPY)."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.IntegrityError)
 
 
 def _write(session: Session, run: AllocationRun, attempt: int, inputs: _Inputs, result) -> None:  # type: ignore[no-untyped-def]
     """Write everything the run decided, in the caller's transaction; raise to roll all of it back."""
     stamp = now()
     n_tasks = inputs.tasks.height
-    if result is not None and result.assignments.height:
-        assignments = result.assignments
-        task_ids = assignments.get_column("task_id").to_list()
-        changed = 0
-        for chunk in _chunks(task_ids):
-            changed += session.execute(
-                sa.update(Task)
-                .where(Task.task_id.in_(chunk), Task.status == "open")
-                .values(status="assigned", updated_at=stamp)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        if changed != len(task_ids):
-            raise _ConflictError()
-        rows = assignments.select("task_id", "worker_id", "score", "price_usd").with_columns(
+    n_assigned = 0 if result is None else result.assignments.height
+    if n_assigned:
+        rows = result.assignments.select("task_id", "worker_id", "score", "price_usd").with_columns(
             run_id=pl.lit(run.run_id), created_at=pl.lit(stamp)
         )
-        try:
-            session.execute(sa.insert(Assignment), rows.to_dicts())
-        except sa.exc.IntegrityError:
-            raise _ConflictError() from None
-        for chunk in _chunks(assignments.get_column("worker_id").unique().to_list()):
-            session.execute(
-                sa.update(Worker)
-                .where(Worker.worker_id.in_(chunk))
-                .values(last_assigned_at=stamp)
-                .execution_options(synchronize_session=False)
-            )
+        try:  # assignments.task_id is UNIQUE: a task another run assigned meanwhile fails the insert
+            _insert_frame(session, Assignment.__table__, rows)
+        except Exception as exc:
+            if _is_integrity_error(exc):
+                raise _ConflictError() from None
+            raise
+        mine = sa.select(Assignment.task_id).where(Assignment.run_id == run.run_id)
+        changed = session.execute(
+            sa.update(Task)
+            .where(Task.task_id.in_(mine), Task.status == "open")
+            .values(status="assigned", updated_at=stamp)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != n_assigned:  # some were cancelled or assigned meanwhile
+            raise _ConflictError()
+        session.execute(
+            sa.update(Worker)
+            .where(Worker.worker_id.in_(sa.select(Assignment.worker_id).where(Assignment.run_id == run.run_id)))
+            .values(last_assigned_at=stamp, updated_at=stamp)
+            .execution_options(synchronize_session=False)
+        )
     if result is not None:
         _write_log(session, run, result)
-    n_assigned = 0 if result is None else result.assignments.height
     summary = {"n_tasks": n_tasks, "n_workers": inputs.workers.height, "n_assigned": n_assigned}
     if result is not None:
         summary = json.loads(json.dumps(result.summary(), default=str))
@@ -476,8 +604,7 @@ def _write_log(session: Session, run: AllocationRun, result) -> None:  # type: i
     decisions = log_frame.select(DECISION_COLUMNS).with_columns(
         [pl.col(c).fill_nan(None) for c in floats], run_id=pl.lit(run.run_id)
     )
-    if decisions.height:
-        session.execute(sa.insert(Decision), decisions.to_dicts())
+    _insert_frame(session, Decision.__table__, decisions)
     task_reasons = result.tasks.select(
         subject=pl.lit("task"), subject_id="task_id", reason="reason", counterfactual=pl.lit(None, dtype=pl.String)
     )
@@ -485,14 +612,15 @@ def _write_log(session: Session, run: AllocationRun, result) -> None:  # type: i
         subject=pl.lit("worker"), subject_id="worker_id", reason="reason", counterfactual="counterfactual"
     )
     reasons = pl.concat([task_reasons, worker_reasons]).with_columns(run_id=pl.lit(run.run_id))
-    if reasons.height:
-        session.execute(sa.insert(StoredExplanation), reasons.to_dicts())
+    _insert_frame(session, StoredExplanation.__table__, reasons)
     waiting = result.waiting.join(result.decision_log.select("worker_id").unique(), on="worker_id", how="semi")
     if waiting.height:
-        session.execute(
-            sa.update(Worker),
-            waiting.select("worker_id", "n_batches_waiting").to_dicts(),
-            execution_options={"synchronize_session": False},
+        workers = Worker.__table__
+        session.connection().execute(  # one executemany of (count, id) pairs
+            workers.update()
+            .where(workers.c.worker_id == sa.bindparam("b_worker_id"))
+            .values(n_batches_waiting=sa.bindparam("b_n"), updated_at=now()),
+            waiting.select(b_worker_id="worker_id", b_n="n_batches_waiting").to_dicts(),
         )
 
 
