@@ -210,3 +210,40 @@ def test_a_pay_statement_beside_the_pool_and_consent_that_can_be_revoked(api):
     assert mine["in_pool"] is False and mine["platforms"][0]["n_jobs"] >= 1
     assert api.get(path, "operator").status_code == 403  # for the worker's eyes only
     assert api.post(f"/api/v1/workers/{seed.worker_id}/pay-pool", "worker2").status_code == 403
+
+
+def test_a_bid_carries_the_workers_note(sqlite_api):
+    body = {"task_id": sqlite_api.seed.open_task_id, "price_usd": 60, "note": "  Free from Monday  "}
+    response = sqlite_api.post("/api/v1/bids", "worker", json=body)
+    assert response.status_code == 201 and response.json()["note"] == "Free from Monday"
+    too_long = sqlite_api.post("/api/v1/bids", "worker2", json={**body, "note": "x" * 501})
+    assert too_long.status_code == 422 and too_long.json()["field"] == "note"
+
+
+def test_the_tasks_client_rates_the_assigned_work_once(api):
+    seed = api.seed
+    url = f"/api/v1/tasks/{seed.client_task_id}/rating"
+    for body, field in (({"stars": 0}, "stars"), ({"stars": 6}, "stars"), ({"stars": 3, "extra": 1}, "extra")):
+        refused = api.post(url, "client", json=body)
+        assert refused.status_code == 422 and refused.json()["field"] == field, refused.text
+    other = api.post(f"/api/v1/tasks/{seed.other_client_task_id}/rating", "client", json={"stars": 2})
+    assert other.status_code == 404 and other.json()["field"] == "task_id"
+    posted = api.post(f"/api/v1/tasks/{seed.open_task_id}/rating", "client2", json={"stars": 2})
+    assert posted.status_code == 409 and "not assigned" in posted.json()["detail"]
+    assert api.count("ratings") == 0
+    rated = api.post(url, "client", json={"stars": 5, "comment": "Excellent"})
+    assert rated.status_code == 201, rated.text
+    body = rated.json()
+    assert (body["task_id"], body["client_id"], body["stars"], body["comment"]) == (
+        seed.client_task_id,
+        seed.client_id,
+        5,
+        "Excellent",
+    )
+    assigned = api.get(f"/api/v1/tasks/{seed.client_task_id}", "client").json()["assigned_worker_id"]
+    assert body["worker_id"] == assigned
+    again = api.post(url, "client", json={"stars": 1})
+    assert again.status_code == 409 and "rated already" in again.json()["detail"] and api.count("ratings") == 1
+    listed = api.get(f"/api/v1/workers/{assigned}/ratings", "auditor").json()["items"]
+    assert [(r["task_id"], r["stars"]) for r in listed] == [(seed.client_task_id, 5)]
+    assert _activity(api, "rating.create") == [(seed.users["client"], seed.client_task_id)]

@@ -213,3 +213,96 @@ def test_an_audit_period_without_a_time_zone_is_a_422_not_a_500(sqlite_api):
     assert response.status_code == 422 and response.json()["field"] == "since"
     body["since"] = "2000-01-01T00:00:00Z"
     assert sqlite_api.post("/api/v1/audits", "auditor", json=body).status_code == 201
+
+
+def _rows(api, query: str, **params: object) -> list[tuple]:  # type: ignore[no-untyped-def]
+    with api.app.state.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(query), params)]
+
+
+def test_worker_revokes_and_rejoins_the_pay_pool(sqlite_api):
+    token = _login(sqlite_api, "worker")
+    worker_id = sqlite_api.seed.worker_id
+    page = sqlite_api.client.get("/worker/pay-pool")
+    assert page.status_code == 200 and "Your paid jobs are in the pool" in page.text
+    assert "Consent given" in page.text and "What revoking does" in page.text
+    revoked = sqlite_api.client.post("/worker/pay-pool/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 200 and "Your paid jobs are not in the pool" in revoked.text
+    assert "You revoked your consent" in revoked.text and "Join the pay pool" in revoked.text
+    query = "SELECT revoked_at IS NULL FROM pay_pool_consents WHERE worker_id = :w ORDER BY id"
+    assert _rows(sqlite_api, query, w=worker_id) == [(False,)]
+    # revoking twice is refused and writes nothing
+    again = sqlite_api.client.post("/worker/pay-pool/revoke", data={"csrf_token": token})
+    assert again.status_code == 404 and "no consent to the pay pool in force" in again.text
+    joined = sqlite_api.client.post("/worker/pay-pool", data={"csrf_token": token})
+    assert joined.status_code == 200 and "You joined the pay pool" in joined.text
+    assert _rows(sqlite_api, query, w=worker_id) == [(False,), (True,)]
+    assert "in force" in joined.text  # the history lists both consents
+    forged = sqlite_api.client.post("/worker/pay-pool/revoke", data={"csrf_token": "0" * 64})
+    assert forged.status_code == 403 and _rows(sqlite_api, query, w=worker_id) == [(False,), (True,)]
+
+
+def test_worker_bids_on_an_open_task_with_a_note(sqlite_api):
+    token = _login(sqlite_api, "worker")
+    task_id = sqlite_api.seed.open_task_id
+    home = sqlite_api.client.get("/worker")
+    assert 'action="/worker/bids"' in home.text and f'value="{task_id}"' in home.text
+    before = sqlite_api.count("bids")
+    cases = [
+        ({"price_usd": "lots"}, 422, "price_usd: not a number"),
+        ({"price_usd": "-5"}, 422, "price_usd"),
+        ({"price_usd": ""}, 422, "price_usd: give your price"),
+        ({"price_usd": "40", "note": "x" * 501}, 422, "note"),
+        ({"price_usd": "40", "task_id": "t-no-such-task"}, 404, "no task"),
+    ]
+    for extra, status, message in cases:
+        data = {"csrf_token": token, "task_id": task_id, **extra}
+        response = sqlite_api.client.post("/worker/bids", data=data)
+        assert response.status_code == status, (extra, response.text[:500])
+        assert message in response.text and "Your bid was not placed" in response.text
+    assert sqlite_api.count("bids") == before
+    data = {"csrf_token": token, "task_id": task_id, "price_usd": "45.50", "note": "Can start tomorrow"}
+    assert sqlite_api.client.post("/worker/bids", data={**data, "csrf_token": "f" * 64}).status_code == 403
+    placed = sqlite_api.client.post("/worker/bids", data=data)
+    assert placed.status_code == 200 and f"Your bid on task {task_id} is in" in placed.text
+    assert "You bid $45.50: “Can start tomorrow”" in placed.text
+    query = "SELECT worker_id, price_usd, note FROM bids WHERE task_id = :t"
+    assert _rows(sqlite_api, query, t=task_id) == [(sqlite_api.seed.worker_id, 45.5, "Can start tomorrow")]
+    twice = sqlite_api.client.post("/worker/bids", data=data)
+    assert twice.status_code == 409 and "has bid on task" in twice.text
+    assert sqlite_api.count("bids") == before + 1
+
+
+def test_client_rates_the_work_and_the_worker_sees_it(sqlite_api):
+    token = _login(sqlite_api, "client")
+    seed = sqlite_api.seed
+    query = (
+        "SELECT a.task_id FROM assignments a JOIN tasks t USING (task_id) WHERE t.client_id = :c AND a.worker_id = :w"
+    )
+    task_id = _rows(sqlite_api, query, c=seed.client_id, w=seed.worker_id)[0][0]  # the seeded run gave it to them
+    page = sqlite_api.client.get(f"/client/tasks/{task_id}")
+    assert "Rate the work" in page.text and 'name="stars"' in page.text
+    url = f"/client/tasks/{task_id}/rating"
+    for data, message in (({"stars": "6"}, "stars"), ({}, "stars: choose"), ({"stars": "0"}, "stars")):
+        bad = sqlite_api.client.post(url, data={"csrf_token": token, **data, "comment": "kept"})
+        assert bad.status_code == 422 and message in bad.text and "Your rating was not saved" in bad.text
+        assert ">kept</textarea>" in bad.text  # what was typed is kept
+    assert sqlite_api.client.post(url, data={"csrf_token": "a" * 64, "stars": "4"}).status_code == 403
+    assert sqlite_api.count("ratings") == 0
+    # another client's task is refused and writes nothing
+    other = sqlite_api.seed.other_client_task_id
+    refused = sqlite_api.client.post(f"/client/tasks/{other}/rating", data={"csrf_token": token, "stars": "1"})
+    assert refused.status_code == 404 and sqlite_api.count("ratings") == 0
+    saved = sqlite_api.client.post(url, data={"csrf_token": token, "stars": "4", "comment": "Quick & careful"})
+    assert saved.status_code == 200 and "your rating is saved" in saved.text and "4 of 5 stars" in saved.text
+    assert 'name="stars"' not in saved.text  # rated once
+    again = sqlite_api.client.post(url, data={"csrf_token": token, "stars": "1"})
+    assert again.status_code == 409 and "rated already" in again.text and sqlite_api.count("ratings") == 1
+    assert _rows(sqlite_api, "SELECT worker_id, client_id, stars FROM ratings") == [(seed.worker_id, seed.client_id, 4)]
+    sqlite_api.client.cookies.clear()
+    _login(sqlite_api, "worker")
+    home = sqlite_api.client.get("/worker").text
+    assert "Ratings of my work" in home and "4 of 5 stars" in home and "Quick &amp; careful" in home
+    sqlite_api.client.cookies.clear()
+    _login(sqlite_api, "worker2")  # another worker does not see it
+    assert "Quick &amp; careful" not in sqlite_api.client.get("/worker").text

@@ -47,6 +47,8 @@ def _request(api, who: str, method: str, path: str, audit_id: int):  # type: ign
         body = {"task_id": seed.open_task_id, "price_usd": 40.0}
         if who == "operator":
             body["worker_id"] = seed.other_worker_id
+    elif path == "/api/v1/tasks/{task_id}/rating":
+        body = {"stars": 4, "comment": "Good work"}
     elif path == "/api/v1/allocations":
         body = {"seed": 1}
     elif path == "/api/v1/audits":

@@ -39,6 +39,8 @@ from gigshift.server._schemas import (
     BidOut,
     Exposure,
     Me,
+    RatingIn,
+    RatingOut,
     RunAccepted,
     RunOut,
     TaskIn,
@@ -184,6 +186,24 @@ def get_task(task_id: str, actor: Caller, session: Db) -> TaskOut:
     return task_out(row[0], row[1], actor)
 
 
+def rating_out(rating) -> RatingOut:  # type: ignore[no-untyped-def]
+    return RatingOut(
+        task_id=rating.task_id,
+        worker_id=rating.worker_id,
+        client_id=rating.client_id,
+        stars=rating.stars,
+        comment=rating.comment,
+        created_at=rating.created_at,
+    )
+
+
+@api.post("/tasks/{task_id}/rating", status_code=201, response_model=RatingOut, summary="Rate the work on my task")
+def post_rating(task_id: str, body: RatingIn, actor: Caller, session: Db) -> RatingOut:
+    rating = _store.create_rating(session, actor=actor, task_id=task_id, body=body)
+    session.commit()
+    return rating_out(rating)
+
+
 # ----------------------------------------------------------------------------------------------
 # workers and bids
 
@@ -278,6 +298,13 @@ def worker_statement(
     return _pay.worker_statement(session, actor=actor, worker_id=worker_id, k=k)
 
 
+@api.get("/workers/{worker_id}/ratings", summary="Clients' ratings of the worker's work, newest first")
+def worker_ratings(worker_id: str, actor: Caller, session: Db, limit: Limit = 100) -> dict[str, object]:
+    _store.worker_in_org(session, actor, worker_id)
+    items = [rating_out(r).model_dump(mode="json") for r in _store.ratings_of(session, worker_id, limit=limit)]
+    return page(items, limit=limit, offset=0)
+
+
 def _consent_out(consent) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return {
         "worker_id": consent.worker_id,
@@ -309,7 +336,12 @@ def post_bid(body: BidIn, actor: Caller, session: Db) -> BidOut:
     bid = _store.create_bid(session, actor=actor, body=body)
     session.commit()
     return BidOut(
-        bid_id=bid.id, task_id=bid.task_id, worker_id=bid.worker_id, price_usd=bid.price_usd, bid_at=bid.bid_at
+        bid_id=bid.id,
+        task_id=bid.task_id,
+        worker_id=bid.worker_id,
+        price_usd=bid.price_usd,
+        note=bid.note,
+        bid_at=bid.bid_at,
     )
 
 

@@ -194,6 +194,7 @@ class Bid(Base):
     task_id: Mapped[str] = mapped_column(sa.ForeignKey("tasks.task_id"))
     worker_id: Mapped[str] = mapped_column(sa.ForeignKey("workers.worker_id"), index=True)
     price_usd: Mapped[float] = mapped_column(sa.Float)
+    note: Mapped[str | None] = mapped_column(sa.String(500))
     bid_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -31,9 +31,9 @@ from starlette.exceptions import HTTPException
 
 from gigshift._errors import GigshiftError
 from gigshift.server import _allocations, _api, _audits, _pay
-from gigshift.server._models import AllocationRun, AuditReport
+from gigshift.server._models import AllocationRun, AuditReport, Bid, PayPoolConsent, Rating, Task, Worker
 from gigshift.server._roles import Actor, get_session, resolve_actor
-from gigshift.server._schemas import AllocationIn, AuditIn, TaskIn
+from gigshift.server._schemas import AllocationIn, AuditIn, BidIn, RatingIn, TaskIn
 from gigshift.server._security import TokenError, read_token
 from gigshift.server._store import ApiError
 
@@ -44,6 +44,7 @@ CSRF_COOKIE = "gigshift_csrf"
 CSRF_FIELD = "csrf_token"
 HOMES = {"worker": "/worker", "client": "/client", "operator": "/operator", "auditor": "/auditor"}
 GROUPS = ("sex", "race_ethnicity", "age_band", "country")
+POOL_K = 11  # pool figures behind fewer workers are withheld (the API's default too)
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes
 pages = APIRouter(include_in_schema=False)
@@ -149,6 +150,17 @@ def _optional(fn, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:  # type:
         raise PageError(exc.status, exc.message) from None
 
 
+def _tasks(actor: Actor, session: Session, *, limit: int) -> list[dict[str, Any]]:
+    """The tasks the caller may see, as the API lists them (plain dicts for the templates)."""
+    return _items(_api_call(_api.list_tasks, actor, session, status=None, category=None, limit=limit, offset=0))
+
+
+def _items(listed: Any) -> list[dict[str, Any]]:
+    """The items of an API page (a dict or a Pydantic page), as plain dicts."""
+    items = listed["items"] if isinstance(listed, dict) else listed.items
+    return [t if isinstance(t, dict) else t.model_dump(mode="json") for t in items]
+
+
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -208,17 +220,26 @@ def logout(request: Request, form: Form) -> Response:
 # worker
 
 
-@pages.get("/worker")
-def worker_home(request: Request, actor: Viewer, session: Db) -> Response:
-    listed = _api_call(_api.list_tasks, actor, session, status=None, category=None, limit=200, offset=0)
-    tasks = listed["items"]
+def _worker_home(request: Request, actor: Actor, session: Session, *, status: int = 200, **context: Any) -> Response:
+    tasks = _tasks(actor, session, limit=200)
     mine = [t for t in tasks if t["assigned_worker_id"] == actor.worker_id]
     open_tasks = [t for t in tasks if t["status"] == "open"]
-    statement, no_statement = _optional(_pay.worker_statement, session, actor=actor, worker_id=actor.worker_id, k=11)
+    statement, no_statement = _optional(
+        _pay.worker_statement, session, actor=actor, worker_id=actor.worker_id, k=POOL_K
+    )
     earned = sum(t["budget_usd"] or 0 for t in mine)
+    bids = {b.task_id: b for b in session.execute(sa.select(Bid).where(Bid.worker_id == actor.worker_id)).scalars()}
+    ratings = session.execute(
+        sa.select(Rating, Task.title)
+        .join(Task, Task.task_id == Rating.task_id)
+        .where(Rating.worker_id == actor.worker_id)
+        .order_by(Rating.created_at.desc(), Rating.id.desc())
+        .limit(50)
+    ).all()
     return render(
         request,
         "worker.html",
+        status=status,
         actor=actor,
         title="My work",
         mine=mine,
@@ -226,7 +247,76 @@ def worker_home(request: Request, actor: Viewer, session: Db) -> Response:
         earned=earned,
         sentences=(statement or {}).get("sentences", []),
         no_statement=no_statement,
+        bids=bids,
+        ratings=ratings,
+        consent=_pay.consent_in_force(session, actor.worker_id or ""),
+        **context,
     )
+
+
+@pages.get("/worker")
+def worker_home(request: Request, actor: Viewer, session: Db, bid: str | None = None) -> Response:
+    placed = bid if bid is not None and 0 < len(bid) <= 64 else None
+    return _worker_home(request, actor, session, placed=placed, values={})
+
+
+@pages.post("/worker/bids")
+def worker_bid(request: Request, actor: Viewer, form: Form, session: Db) -> Response:
+    values = {k: str(form.get(k, "")).strip() for k in ("task_id", "price_usd", "note")}
+    try:
+        price = _number(form, "price_usd")
+        if price is None:
+            raise PageError(422, "price_usd: give your price in USD")
+        body = BidIn(task_id=values["task_id"], price_usd=price, note=values["note"] or None)
+        _api.post_bid(body, actor, session)
+    except ValidationError as exc:
+        session.rollback()
+        return _worker_home(request, actor, session, status=422, bid_error=_first_error(exc), values=values)
+    except (ApiError, PageError) as exc:
+        session.rollback()
+        return _worker_home(request, actor, session, status=exc.status, bid_error=exc.message, values=values)
+    return _see_other(f"/worker?bid={quote(values['task_id'], safe='')}#open")
+
+
+def _consents(session: Session, worker_id: str) -> list[PayPoolConsent]:
+    query = sa.select(PayPoolConsent).where(PayPoolConsent.worker_id == worker_id)
+    return list(session.execute(query.order_by(PayPoolConsent.given_at.desc(), PayPoolConsent.id.desc())).scalars())
+
+
+@pages.get("/worker/pay-pool")
+def worker_pay_pool(request: Request, actor: Viewer, session: Db) -> Response:
+    worker_id = actor.worker_id or ""
+    history = _consents(session, worker_id)
+    in_force = next((c for c in history if c.revoked_at is None), None)
+    n_pooled = session.execute(
+        sa.select(sa.func.count(sa.distinct(PayPoolConsent.worker_id)))
+        .join(Worker, Worker.worker_id == PayPoolConsent.worker_id)
+        .where(Worker.organisation_id == actor.organisation_id, PayPoolConsent.revoked_at.is_(None))
+    ).scalar_one()
+    return render(
+        request,
+        "pay_pool.html",
+        actor=actor,
+        title="My contribution to the pay pool",
+        consent=in_force,
+        history=history,
+        terms=_pay.POOL_TERMS,
+        n_pooled=n_pooled,
+        k=POOL_K,
+        done=request.query_params.get("done") if request.query_params.get("done") in ("joined", "revoked") else None,
+    )
+
+
+@pages.post("/worker/pay-pool")
+def worker_join_pool(request: Request, actor: Viewer, form: Form, session: Db) -> Response:
+    _api_call(_api.join_pay_pool, actor.worker_id, actor, session, Response())
+    return _see_other("/worker/pay-pool?done=joined")
+
+
+@pages.post("/worker/pay-pool/revoke")
+def worker_revoke_pool(request: Request, actor: Viewer, form: Form, session: Db) -> Response:
+    _api_call(_api.leave_pay_pool, actor.worker_id, actor, session)
+    return _see_other("/worker/pay-pool?done=revoked")
 
 
 @pages.get("/worker/why")
@@ -258,7 +348,7 @@ def worker_advice(request: Request, actor: Viewer, session: Db) -> Response:
 
 @pages.get("/worker/statement")
 def worker_statement(request: Request, actor: Viewer, session: Db) -> Response:
-    statement, missing = _optional(_pay.worker_statement, session, actor=actor, worker_id=actor.worker_id, k=11)
+    statement, missing = _optional(_pay.worker_statement, session, actor=actor, worker_id=actor.worker_id, k=POOL_K)
     return render(
         request, "statement.html", actor=actor, title="My pay statement", statement=statement, missing=missing
     )
@@ -269,15 +359,18 @@ def worker_statement(request: Request, actor: Viewer, session: Db) -> Response:
 
 
 def _client_home(request: Request, actor: Actor, session: Session, *, status: int = 200, **context: Any) -> Response:
-    listed = _api_call(_api.list_tasks, actor, session, status=None, category=None, limit=100, offset=0)
-    return render(
-        request, "client.html", status=status, actor=actor, title="My tasks", tasks=listed["items"], **context
-    )
+    tasks = _tasks(actor, session, limit=100)
+    return render(request, "client.html", status=status, actor=actor, title="My tasks", tasks=tasks, **context)
 
 
 @pages.get("/client")
 def client_home(request: Request, actor: Viewer, session: Db) -> Response:
     return _client_home(request, actor, session, values={})
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or 'form'}: {first['msg']}"
 
 
 def _number(form: FormData, name: str) -> float | None:
@@ -313,13 +406,51 @@ def client_post_task(request: Request, actor: Viewer, form: Form, session: Db) -
     return _see_other(f"/client/tasks/{quote(task.task_id, safe='')}")
 
 
-@pages.get("/client/tasks/{task_id}")
-def client_task(request: Request, task_id: str, actor: Viewer, session: Db) -> Response:
+def _client_task(
+    request: Request, task_id: str, actor: Actor, session: Session, *, status: int = 200, **context: Any
+) -> Response:
     task = _api_call(_api.get_task, task_id, actor, session)
     found, missing = _optional(_api.explanations, actor, session, task_id=task_id, worker_id=None)
+    rating = session.execute(sa.select(Rating).where(Rating.task_id == task_id)).scalar_one_or_none()
     return render(
-        request, "client_task.html", actor=actor, title=f"Task {task_id}", task=task, found=found, missing=missing
+        request,
+        "client_task.html",
+        status=status,
+        actor=actor,
+        title=f"Task {task_id}",
+        task=task,
+        found=found,
+        missing=missing,
+        rating=rating,
+        **{"values": {}, **context},
     )
+
+
+@pages.get("/client/tasks/{task_id}")
+def client_task(request: Request, task_id: str, actor: Viewer, session: Db) -> Response:
+    return _client_task(request, task_id, actor, session, rated=request.query_params.get("rated") == "1")
+
+
+@pages.post("/client/tasks/{task_id}/rating")
+def client_rate(request: Request, task_id: str, actor: Viewer, form: Form, session: Db) -> Response:
+    values = {k: str(form.get(k, "")).strip() for k in ("stars", "comment")}
+    try:
+        if not values["stars"].isdigit():
+            raise PageError(422, "stars: choose 1 to 5 stars")
+        _api.post_rating(
+            task_id, RatingIn(stars=int(values["stars"]), comment=values["comment"] or None), actor, session
+        )
+    except ValidationError as exc:
+        session.rollback()
+        return _client_task(request, task_id, actor, session, status=422, rating_error=_first_error(exc), values=values)
+    except (ApiError, PageError) as exc:
+        session.rollback()
+        if isinstance(exc, ApiError) and exc.status == 404:
+            raise PageError(404, exc.message) from None
+        return _client_task(
+            request, task_id, actor, session, status=exc.status, rating_error=exc.message, values=values
+        )
+    return _see_other(f"/client/tasks/{quote(task_id, safe='')}?rated=1#rating")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -371,7 +502,7 @@ def operator_run(request: Request, actor: Viewer, form: Form, background_tasks: 
 @pages.get("/operator/allocations/{run_id}")
 def operator_run_status(request: Request, run_id: str, actor: Viewer, session: Db) -> Response:
     run = _api_call(_api.get_allocation, run_id, actor, session)
-    assignments = _api_call(_api.get_assignments, run_id, actor, session, limit=50, offset=0)["items"]
+    assignments = _items(_api_call(_api.get_assignments, run_id, actor, session, limit=50, offset=0))
     return render(
         request,
         "run.html",

@@ -28,6 +28,7 @@ ROUTE_ROLES: dict[tuple[str, str], dict[Role, Scope]] = {
     ("GET", "/api/v1/tasks"): EVERYONE,
     ("POST", "/api/v1/tasks"): {"client": "own", "operator": "all"},
     ("GET", "/api/v1/tasks/{task_id}"): EVERYONE,
+    ("POST", "/api/v1/tasks/{task_id}/rating"): {"client": "own"},  # the task's client rates its work
     ("GET", "/api/v1/workers"): {"operator": "all", "auditor": "all"},
     ("POST", "/api/v1/workers"): {"worker": "own", "operator": "all"},
     ("GET", "/api/v1/workers/{worker_id}"): {"worker": "own", "operator": "all", "auditor": "all"},
@@ -35,6 +36,7 @@ ROUTE_ROLES: dict[tuple[str, str], dict[Role, Scope]] = {
     ("GET", "/api/v1/workers/{worker_id}/statement"): {"worker": "own"},  # for the worker's eyes only
     ("POST", "/api/v1/workers/{worker_id}/pay-pool"): {"worker": "own"},  # consent is the worker's alone
     ("DELETE", "/api/v1/workers/{worker_id}/pay-pool"): {"worker": "own"},
+    ("GET", "/api/v1/workers/{worker_id}/ratings"): {"worker": "own", "operator": "all", "auditor": "all"},
     ("POST", "/api/v1/bids"): {"worker": "own", "operator": "all"},
     ("POST", "/api/v1/allocations"): {"operator": "all"},
     ("GET", "/api/v1/allocations/{run_id}"): {"operator": "all", "auditor": "all"},
@@ -52,9 +54,14 @@ PAGE_ROLES: dict[tuple[str, str], dict[Role, Scope]] = {
     ("GET", "/worker/why"): {"worker": "own"},
     ("GET", "/worker/advice"): {"worker": "own"},
     ("GET", "/worker/statement"): {"worker": "own"},
+    ("GET", "/worker/pay-pool"): {"worker": "own"},
+    ("POST", "/worker/pay-pool"): {"worker": "own"},
+    ("POST", "/worker/pay-pool/revoke"): {"worker": "own"},
+    ("POST", "/worker/bids"): {"worker": "own"},
     ("GET", "/client"): {"client": "own"},
     ("POST", "/client/tasks"): {"client": "own"},
     ("GET", "/client/tasks/{task_id}"): {"client": "own"},
+    ("POST", "/client/tasks/{task_id}/rating"): {"client": "own"},
     ("GET", "/operator"): {"operator": "all"},
     ("POST", "/operator/allocations"): {"operator": "all"},
     ("GET", "/operator/allocations/{run_id}"): {"operator": "all"},

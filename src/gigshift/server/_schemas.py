@@ -133,6 +133,9 @@ class BidIn(Strict):
     task_id: Id
     worker_id: Id | None = Field(None, description="Workers may omit it: they bid for themselves.")
     price_usd: Money
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
+        None, description="A word to the client: why you, when you could start."
+    )
 
 
 class BidOut(BaseModel):
@@ -140,7 +143,22 @@ class BidOut(BaseModel):
     task_id: str
     worker_id: str
     price_usd: float
+    note: str | None = None
     bid_at: datetime
+
+
+class RatingIn(Strict):
+    stars: Annotated[int, Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")]
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class RatingOut(BaseModel):
+    task_id: str
+    worker_id: str
+    client_id: str
+    stars: int
+    comment: str | None
+    created_at: datetime
 
 
 class AllocationIn(Strict):

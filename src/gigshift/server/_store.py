@@ -25,6 +25,7 @@ from gigshift.server._models import (
     Client,
     GroupAttribute,
     Organisation,
+    Rating,
     Task,
     User,
     Worker,
@@ -397,7 +398,8 @@ def create_bid(session: Session, *, actor, body) -> Bid:  # type: ignore[no-unty
     duplicate = sa.select(Bid.id).where(Bid.task_id == task.task_id, Bid.worker_id == worker_id)
     if session.execute(duplicate).first() is not None:
         raise ApiError(409, f"task_id: worker {worker_id!r} has bid on task {task.task_id!r} already", field="task_id")
-    bid = Bid(task_id=task.task_id, worker_id=worker_id, price_usd=body.price_usd, bid_at=now())
+    note = body.note or None  # an empty note is no note
+    bid = Bid(task_id=task.task_id, worker_id=worker_id, price_usd=body.price_usd, note=note, bid_at=now())
     session.add(bid)
     session.flush()
     record(
@@ -410,3 +412,46 @@ def create_bid(session: Session, *, actor, body) -> Bid:  # type: ignore[no-unty
         detail={"worker_id": worker_id},
     )
     return bid
+
+
+# ----------------------------------------------------------------------------------------------
+# ratings
+
+
+def create_rating(session: Session, *, actor, task_id: str, body) -> Rating:  # type: ignore[no-untyped-def]
+    """The task's client rates the work of the worker the task was assigned to, once."""
+    task = session.get(Task, task_id)
+    if task is None or task.organisation_id != actor.organisation_id or task.client_id != actor.client_id:
+        raise not_found("task", task_id, field="task_id")  # another client's task is as good as absent
+    assigned = session.execute(sa.select(Assignment.worker_id).where(Assignment.task_id == task_id)).scalar()
+    if assigned is None:
+        raise ApiError(
+            409, f"task_id: task {task_id!r} is not assigned to anyone yet; rate it once it is", field="task_id"
+        )
+    if session.execute(sa.select(Rating.id).where(Rating.task_id == task_id)).first() is not None:
+        raise ApiError(409, f"task_id: task {task_id!r} is rated already; a rating is given once", field="task_id")
+    rating = Rating(
+        task_id=task_id,
+        worker_id=assigned,
+        client_id=task.client_id,
+        stars=body.stars,
+        comment=body.comment or None,
+        created_at=now(),
+    )
+    session.add(rating)
+    session.flush()
+    record(
+        session,
+        organisation_id=actor.organisation_id,
+        user_id=actor.user_id,
+        action="rating.create",
+        object_type="task",
+        object_id=task_id,
+        detail={"worker_id": assigned, "stars": body.stars},
+    )
+    return rating
+
+
+def ratings_of(session: Session, worker_id: str, *, limit: int = 100) -> list[Rating]:
+    query = sa.select(Rating).where(Rating.worker_id == worker_id).order_by(Rating.created_at.desc(), Rating.id.desc())
+    return list(session.execute(query.limit(limit)).scalars())
