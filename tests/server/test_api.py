@@ -247,3 +247,40 @@ def test_the_tasks_client_rates_the_assigned_work_once(api):
     listed = api.get(f"/api/v1/workers/{assigned}/ratings", "auditor").json()["items"]
     assert [(r["task_id"], r["stars"]) for r in listed] == [(seed.client_task_id, 5)]
     assert _activity(api, "rating.create") == [(seed.users["client"], seed.client_task_id)]
+
+
+def test_policy_versions_are_checked_by_the_engine_and_activated_one_at_a_time(api):
+    listed = api.get("/api/v1/policies", "operator").json()["items"]
+    assert [(p["version"], p["is_active"]) for p in listed] == [("default-2026.1", True)]
+    refusals = [
+        ({"version": "v2", "weights": {"charm": 1}}, "weights.charm"),
+        ({"version": "v2", "weights": {"rating": -1}}, "weights.rating"),
+        ({"version": "v2", "weights": {k: 0 for k in listed[0]["weights"]}}, "weights"),
+        ({"version": "v2", "fairness": {"attribute": "sex"}, "mode": "dispatch"}, "fairness.attribute"),
+        ({"version": "v2", "fairness": {"min_group_share": 2}}, "fairness.min_group_share"),
+        ({"version": "v 2"}, "version"),
+    ]
+    for body, field in refusals:
+        response = api.post("/api/v1/policies", "operator", json=body)
+        assert response.status_code == 422 and response.json()["field"] == field, (body, response.text)
+    assert api.count("policies") == 0
+    body = {"version": "v2", "weights": {"waiting": 0.5}, "fairness": {"attribute": "sex", "min_impact_ratio": 0.9}}
+    created = api.post("/api/v1/policies", "operator", json=body)
+    assert created.status_code == 201, created.text
+    got = created.json()
+    assert got["weights"]["waiting"] == 0.5 and got["weights"]["skill_match"] == listed[0]["weights"]["skill_match"]
+    assert (got["fairness_attribute"], got["min_impact_ratio"], got["is_active"]) == ("sex", 0.9, False)
+    assert api.post("/api/v1/policies", "operator", json=body).status_code == 409
+    # a later version starts from the active policy, and fairness: {attribute: null} turns parity off
+    assert api.post("/api/v1/policies/v2/activate", "operator").json()["is_active"] is True
+    assert api.get("/api/v1/transparency", "worker").json()["policy_version"] == "v2"
+    v3 = api.post("/api/v1/policies", "operator", json={"version": "v3", "fairness": {"attribute": None}}).json()
+    assert (v3["fairness_attribute"], v3["min_impact_ratio"], v3["weights"]["waiting"]) == (None, 0.9, 0.5)
+    missing = api.post("/api/v1/policies/v9/activate", "operator")
+    assert missing.status_code == 404 and missing.json()["field"] == "version"
+    states = {p["version"]: p["is_active"] for p in api.get("/api/v1/policies", "operator").json()["items"]}
+    assert states == {"v3": False, "v2": True, "default-2026.1": False}
+    run = api.post("/api/v1/allocations", "operator", json={"seed": 2, "policy_version": "v3"})
+    assert run.status_code in (201, 202), run.text
+    assert api.get(f"/api/v1/allocations/{run.json()['run_id']}", "operator").json()["policy_version"] == "v3"
+    assert _activity(api, "policy.activate") == [(api.seed.users["operator"], "v2")]

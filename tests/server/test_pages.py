@@ -45,6 +45,7 @@ def _url(api, path: str, audit_id: int = 1) -> str:  # type: ignore[no-untyped-d
         path.replace("{task_id}", api.seed.client_task_id)
         .replace("{run_id}", api.seed.run_id)
         .replace("{audit_id}", str(audit_id))
+        .replace("{version}", "v1")
     )
 
 
@@ -306,3 +307,68 @@ def test_client_rates_the_work_and_the_worker_sees_it(sqlite_api):
     sqlite_api.client.cookies.clear()
     _login(sqlite_api, "worker2")  # another worker does not see it
     assert "Quick &amp; careful" not in sqlite_api.client.get("/worker").text
+
+
+def _form_key(html: str) -> str:
+    found = re.search(r'name="idempotency_key" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def test_operator_creates_a_policy_version_activates_it_and_runs_with_it(sqlite_api):
+    token = _login(sqlite_api, "operator")
+    page = sqlite_api.client.get("/operator/policies")
+    assert page.status_code == 200 and "default-2026.1" in page.text and "(shipped default)" in page.text
+    weights = {f"weight_{c}": "1" for c in ("skill_match", "price_fit", "rating", "reliability", "experience")}
+    form = {"csrf_token": token, "version": "2026.2-waiting", "weight_waiting": "3", **weights, "mode": "exact"}
+    form |= {"fairness_attribute": "sex", "min_impact_ratio": "0.8", "min_group_share": "0.02"}
+    bad = [
+        ({"weight_rating": "-1"}, 422, "weights.rating"),
+        ({"weight_rating": "heavy"}, 422, "weight_rating: not a number"),
+        ({"min_impact_ratio": "1.5"}, 422, "fairness.min_impact_ratio"),
+        ({"mode": "greedy"}, 422, "fairness.attribute"),  # parity needs the exact solver: the engine's own rule
+        ({"fairness_attribute": "shoe_size"}, 422, "fairness.attribute"),
+        ({"version": "no spaces please"}, 422, "version: use letters"),
+        ({"version": "default-2026.1"}, 409, "exists already"),
+        ({"mode": "fastest"}, 422, "mode"),
+    ]
+    for change, status, message in bad:
+        response = sqlite_api.client.post("/operator/policies", data={**form, **change})
+        assert response.status_code == status, (change, response.text[:300])
+        assert message in response.text and "The version was not stored" in response.text, change
+    assert sqlite_api.count("policies") == 0
+    assert sqlite_api.client.post("/operator/policies", data={**form, "csrf_token": "b" * 64}).status_code == 403
+    created = sqlite_api.client.post("/operator/policies", data=form)
+    assert created.status_code == 200 and "Version 2026.2-waiting is stored." in created.text
+    stored = sqlite_api.get("/api/v1/policies", "operator").json()["items"]
+    assert [(p["version"], p["is_active"], p["is_stored"]) for p in stored] == [
+        ("2026.2-waiting", False, True),
+        ("default-2026.1", True, False),
+    ]
+    assert stored[0]["weights"]["waiting"] == 3.0 and stored[0]["fairness_attribute"] == "sex"
+    # a run may use it before it is active; the form's key makes a double submit replay the first run
+    home = sqlite_api.client.get("/operator").text
+    key = _form_key(home)
+    assert len(key) >= 20 and key != _form_key(sqlite_api.client.get("/operator").text)  # fresh for each visit
+    run = {"csrf_token": token, "seed": "5", "policy_version": "2026.2-waiting", "idempotency_key": key}
+    first = sqlite_api.client.post("/operator/allocations", data=run)
+    again = sqlite_api.client.post("/operator/allocations", data=run)
+    assert first.status_code == again.status_code == 200 and first.url == again.url
+    assert "2026.2-waiting" in first.text
+    assert _rows(sqlite_api, "SELECT count(*) FROM allocation_runs WHERE idempotency_key = :k", k=key) == [(1,)]
+    unknown = sqlite_api.client.post(
+        "/operator/allocations", data={**run, "policy_version": "nope", "idempotency_key": "k" * 20}
+    )
+    assert unknown.status_code == 404 and "no policy version" in unknown.text
+    activated = sqlite_api.client.post("/operator/policies/2026.2-waiting/activate", data={"csrf_token": token})
+    assert activated.status_code == 200 and "Version 2026.2-waiting is now the active policy." in activated.text
+    assert "Active policy: 2026.2-waiting" in sqlite_api.client.get("/operator").text
+    assert sqlite_api.client.post("/operator/policies/nope/activate", data={"csrf_token": token}).status_code == 404
+    # back to the shipped default: it is stored on activation
+    sqlite_api.client.post("/operator/policies/default-2026.1/activate", data={"csrf_token": token})
+    active = [
+        (p["version"], p["is_stored"])
+        for p in sqlite_api.get("/api/v1/policies", "auditor").json()["items"]
+        if p["is_active"]
+    ]
+    assert active == [("default-2026.1", True)]

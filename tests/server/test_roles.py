@@ -32,6 +32,7 @@ def _request(api, who: str, method: str, path: str, audit_id: int):  # type: ign
         .replace("{worker_id}", own_worker)
         .replace("{run_id}", seed.run_id)
         .replace("{audit_id}", str(audit_id))
+        .replace("{version}", "v-roles")
     )
     params: dict[str, str] = {}
     body: dict | None = None
@@ -49,6 +50,8 @@ def _request(api, who: str, method: str, path: str, audit_id: int):  # type: ign
             body["worker_id"] = seed.other_worker_id
     elif path == "/api/v1/tasks/{task_id}/rating":
         body = {"stars": 4, "comment": "Good work"}
+    elif path == "/api/v1/policies" and method == "POST":
+        body = {"version": "v-roles", "weights": {"waiting": 0.2}}
     elif path == "/api/v1/allocations":
         body = {"seed": 1}
     elif path == "/api/v1/audits":
@@ -81,7 +84,7 @@ def test_every_route_with_every_role(api, who):
 def test_every_route_refuses_an_anonymous_caller(sqlite_api):
     for method, path in ROUTE_ROLES:
         url = path.replace("{task_id}", "t1").replace("{worker_id}", "w1").replace("{run_id}", "r1")
-        url = url.replace("{audit_id}", "1")
+        url = url.replace("{audit_id}", "1").replace("{version}", "v1")
         response = sqlite_api.client.request(method, url, json={} if method == "POST" else None)
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["www-authenticate"] == "Bearer"

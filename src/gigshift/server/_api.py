@@ -17,7 +17,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 
 from gigshift._errors import GigshiftError
-from gigshift.server import _allocations, _audits, _pay, _store
+from gigshift.server import _allocations, _audits, _pay, _policies, _store
 from gigshift.server._models import (
     AllocationRun,
     Assignment,
@@ -39,6 +39,9 @@ from gigshift.server._schemas import (
     BidOut,
     Exposure,
     Me,
+    PolicyIn,
+    PolicyList,
+    PolicyOut,
     RatingIn,
     RatingOut,
     RunAccepted,
@@ -423,6 +426,30 @@ def get_assignments(
         for a in session.execute(query).scalars()
     ]
     return page(items, limit=limit, offset=offset)
+
+
+# ----------------------------------------------------------------------------------------------
+# allocation policy versions
+
+
+@api.get("/policies", response_model=PolicyList, summary="Allocation policy versions, newest first")
+def list_policies(actor: Caller, session: Db) -> PolicyList:
+    items = _policies.list_policies(session, actor.organisation_id)
+    return PolicyList(items=[PolicyOut(**p) for p in items])
+
+
+@api.post("/policies", status_code=201, response_model=PolicyOut, summary="A new policy version from the active one")
+def post_policy(body: PolicyIn, actor: Caller, session: Db) -> PolicyOut:
+    created = _policies.create_policy(session, actor=actor, body=body)
+    session.commit()
+    return PolicyOut(**created)
+
+
+@api.post("/policies/{version}/activate", response_model=PolicyOut, summary="Make a version the active policy")
+def activate_policy(version: str, actor: Caller, session: Db) -> PolicyOut:
+    activated = _policies.activate_policy(session, actor=actor, version=version)
+    session.commit()
+    return PolicyOut(**activated)
 
 
 # ----------------------------------------------------------------------------------------------

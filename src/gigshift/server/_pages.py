@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -30,10 +31,10 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from gigshift._errors import GigshiftError
-from gigshift.server import _allocations, _api, _audits, _pay
+from gigshift.server import _allocations, _api, _audits, _pay, _policies
 from gigshift.server._models import AllocationRun, AuditReport, Bid, PayPoolConsent, Rating, Task, Worker
 from gigshift.server._roles import Actor, get_session, resolve_actor
-from gigshift.server._schemas import AllocationIn, AuditIn, BidIn, RatingIn, TaskIn
+from gigshift.server._schemas import AllocationIn, AuditIn, BidIn, PolicyIn, RatingIn, TaskIn
 from gigshift.server._security import TokenError, read_token
 from gigshift.server._store import ApiError
 
@@ -44,6 +45,8 @@ CSRF_COOKIE = "gigshift_csrf"
 CSRF_FIELD = "csrf_token"
 HOMES = {"worker": "/worker", "client": "/client", "operator": "/operator", "auditor": "/auditor"}
 GROUPS = ("sex", "race_ethnicity", "age_band", "country")
+MODES = ("exact", "greedy", "dispatch")
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,200}$")
 POOL_K = 11  # pool figures behind fewer workers are withheld (the API's default too)
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes
@@ -370,7 +373,10 @@ def client_home(request: Request, actor: Viewer, session: Db) -> Response:
 
 def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc']) or 'form'}: {first['msg']}"
+    where = ".".join(str(p) for p in first["loc"]) or "form"
+    if first["type"] == "string_pattern_mismatch":  # the regex itself would tell a user nothing
+        return f"{where}: use letters, digits and . _ : - only, starting with a letter or digit"
+    return f"{where}: {first['msg']}"
 
 
 def _number(form: FormData, name: str) -> float | None:
@@ -471,7 +477,17 @@ def _recent_runs(session: Session, actor: Actor) -> list[AllocationRun]:
 def operator_home(request: Request, actor: Viewer, session: Db) -> Response:
     policy = _api_call(_api.transparency, actor, session)
     runs = _recent_runs(session, actor)
-    return render(request, "operator.html", actor=actor, title="Allocation", policy=policy, runs=runs)
+    return render(
+        request,
+        "operator.html",
+        actor=actor,
+        title="Allocation",
+        policy=policy,
+        runs=runs,
+        versions=[p["version"] for p in _policies.list_policies(session, actor.organisation_id)],
+        # A fresh key per form: submitting the same form twice replays the first run instead of starting another.
+        idempotency_key=secrets.token_urlsafe(18),
+    )
 
 
 @pages.post("/operator/allocations")
@@ -479,17 +495,25 @@ def operator_run(request: Request, actor: Viewer, form: Form, background_tasks: 
     raw_seed = str(form.get("seed", "")).strip()
     if raw_seed and not raw_seed.isdigit():
         raise PageError(422, f"seed: a whole number from 0, got {raw_seed[:40]!r}")
+    key = str(form.get("idempotency_key", "")).strip() or None
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise PageError(422, "idempotency_key: 8 to 200 letters, digits, - or _; reload the page for a fresh one")
+    version = str(form.get("policy_version", "")).strip() or None
     try:
-        body = AllocationIn(seed=int(raw_seed) if raw_seed else None, background=form.get("background") == "on" or None)
+        body = AllocationIn(
+            seed=int(raw_seed) if raw_seed else None,
+            background=form.get("background") == "on" or None,
+            policy_version=version,
+        )
     except ValidationError as exc:
-        raise PageError(422, f"seed: {exc.errors()[0]['msg']}") from None
+        raise PageError(422, _first_error(exc)) from None
     engine = request.app.state.engine
     wanted = _api_call(
         _allocations.request_run,
         engine,
         actor=actor,
         body=body,
-        idempotency_key=None,
+        idempotency_key=key,
         background_threshold=request.app.state.background_threshold,
     )
     if wanted.execute and wanted.background:
@@ -497,6 +521,73 @@ def operator_run(request: Request, actor: Viewer, form: Form, background_tasks: 
     elif wanted.execute:
         _allocations.execute_run(engine, wanted.run_id)
     return _see_other(f"/operator/allocations/{quote(wanted.run_id, safe='')}")
+
+
+def _policies_page(request: Request, actor: Actor, session: Session, *, status: int = 200, **context: Any) -> Response:
+    items = _policies.list_policies(session, actor.organisation_id)
+    active = next(p for p in items if p["is_active"])
+    return render(
+        request,
+        "policies.html",
+        status=status,
+        actor=actor,
+        title="Allocation policies",
+        policies=items,
+        active=active,
+        groups=GROUPS,
+        modes=MODES,
+        **{"values": {}, **context},
+    )
+
+
+@pages.get("/operator/policies")
+def operator_policies(request: Request, actor: Viewer, session: Db) -> Response:
+    done = request.query_params.get("done")
+    version = request.query_params.get("version", "")[:100]
+    notice = {"created": f"Version {version} is stored.", "activated": f"Version {version} is now the active policy."}
+    return _policies_page(request, actor, session, notice=notice.get(done or ""))
+
+
+@pages.post("/operator/policies")
+def operator_create_policy(request: Request, actor: Viewer, form: Form, session: Db) -> Response:
+    values = {k: str(v).strip() for k, v in form.items() if k != CSRF_FIELD and isinstance(v, str)}
+    try:
+        weights = {}
+        for name in _allocations.active_policy(session, actor.organisation_id).weights:
+            weight = _number(form, f"weight_{name}")
+            if weight is None:
+                raise PageError(422, f"weights.{name}: give a weight (0 leaves the component out)")
+            weights[name] = weight
+        fairness: dict[str, Any] = {"attribute": values.get("fairness_attribute") or None}
+        for name in ("min_impact_ratio", "min_group_share"):
+            given = _number(form, name)
+            if given is not None:
+                fairness[name] = given
+        body = PolicyIn(
+            version=values.get("version", ""),
+            description=values.get("description") or None,
+            weights=weights,
+            mode=values.get("mode") or None,  # type: ignore[arg-type]
+            fairness=fairness,  # type: ignore[arg-type]  # validated as PolicyFairnessIn: errors say fairness.*
+            activate=values.get("activate") == "on",
+        )
+        created = _policies.create_policy(session, actor=actor, body=body)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        return _policies_page(request, actor, session, status=422, error=_first_error(exc), values=values)
+    except (ApiError, PageError) as exc:
+        session.rollback()
+        return _policies_page(request, actor, session, status=exc.status, error=exc.message, values=values)
+    done = "activated" if created["is_active"] else "created"
+    return _see_other(f"/operator/policies?done={done}&version={quote(created['version'], safe='')}")
+
+
+@pages.post("/operator/policies/{version}/activate")
+def operator_activate_policy(request: Request, version: str, actor: Viewer, form: Form, session: Db) -> Response:
+    _api_call(_policies.activate_policy, session, actor=actor, version=version)
+    session.commit()
+    return _see_other(f"/operator/policies?done=activated&version={quote(version, safe='')}")
 
 
 @pages.get("/operator/allocations/{run_id}")

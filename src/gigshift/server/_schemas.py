@@ -213,3 +213,52 @@ class AuditIn(Strict):
     n_bootstrap: Annotated[int, Field(ge=0, le=2000)] = 200
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+# ----------------------------------------------------------------------------------------------
+# allocation policy versions
+
+PolicyVersionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
+
+
+class PolicyFairnessIn(Strict):
+    """Fairness options; a field left out keeps the active policy's value."""
+
+    attribute: GroupName | None = Field(None, description="Group parity on this worker attribute; null turns it off.")
+    min_impact_ratio: float | None = Field(
+        None, description="Every group's selection rate at least this times the top's."
+    )
+    min_group_share: float | None = Field(
+        None, description="Groups under this share of candidates are not constrained."
+    )
+
+
+class PolicyIn(Strict):
+    """A new policy version: the active policy with these changes, checked by gigshift.allocate's own rules."""
+
+    version: PolicyVersionId = Field(description="A new, unused version name; runs and decisions record it.")
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="Component weights to change (skill_match, price_fit, rating, ...)."
+    )
+    mode: Literal["exact", "greedy", "dispatch"] | None = Field(None, description="Solver mode; fairness needs exact.")
+    fairness: PolicyFairnessIn | None = None
+    activate: bool = Field(False, description="Make it the active policy at once.")
+
+
+class PolicyOut(BaseModel):
+    version: str
+    description: str
+    is_active: bool
+    is_stored: bool = Field(description="False for the shipped default until it is activated or a version replaces it.")
+    created_at: datetime | None
+    n_runs: int = Field(description="Allocation runs that used this version.")
+    weights: dict[str, float]
+    mode: str
+    fairness_attribute: str | None
+    min_impact_ratio: float
+    min_group_share: float
+
+
+class PolicyList(BaseModel):
+    items: list[PolicyOut]
