@@ -20,8 +20,11 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -44,7 +47,7 @@ def _pg_bindir() -> Path | None:
     return Path(found).parent if found and (Path(found).parent / "initdb").is_file() else None
 
 
-def _unavailable(reason: str):  # type: ignore[no-untyped-def]
+def _unavailable(reason: str) -> NoReturn:
     if REQUIRE_POSTGRES:
         pytest.fail(f"GIGSHIFT_REQUIRE_POSTGRES=1 but {reason}")
     pytest.skip(f"PostgreSQL tests skipped: {reason} (install postgresql, or set GIGSHIFT_PG_BINDIR)")
@@ -74,26 +77,27 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.write_line(f"gigshift server tests: PostgreSQL cluster started in {_STARTED[0]:.2f} s")
 
 
-@pytest.fixture(scope="session")
-def postgres():  # type: ignore[no-untyped-def]
-    """A PostgreSQL server on loopback for this test session, from the installed binaries."""
+@contextmanager
+def throwaway_cluster(unavailable: Callable[[str], NoReturn]) -> Iterator[PostgresCluster]:
+    """A PostgreSQL server on loopback, from the installed binaries, removed on exit; ``unavailable(reason)``
+    is called (and must raise) when it cannot start. ``benchmarks/crash.py`` uses it too."""
     bindir = _pg_bindir()
     if bindir is None:
-        _unavailable("no PostgreSQL server binaries (initdb, pg_ctl) were found")
+        unavailable("no PostgreSQL server binaries (initdb, pg_ctl) were found")
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        _unavailable("the psycopg driver is not installed")
+        unavailable("the psycopg driver is not installed")
     clock = time.perf_counter()
     base = Path(tempfile.mkdtemp(prefix="gigshift-pg-"))
     prefix: list[str] = []
     if os.geteuid() == 0:  # initdb refuses root: run the cluster as an unprivileged user
         user = next((u for u in ("postgres", "nobody") if _has_user(u)), None)
         if user is None:
-            _unavailable("running as root and no unprivileged user (postgres, nobody) to run the server")
+            unavailable("running as root and no unprivileged user (postgres, nobody) to run the server")
         os.chown(base, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
         if shutil.which("runuser") is None:
-            _unavailable("running as root without runuser to start the server as another user")
+            unavailable("running as root without runuser to start the server as another user")
         prefix = ["runuser", "-u", user, "--"]
     data, port = base / "data", _free_port()
 
@@ -110,15 +114,21 @@ def postgres():  # type: ignore[no-untyped-def]
         run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "-t", "60", "start")
     except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
         shutil.rmtree(base, ignore_errors=True)
-        _unavailable(f"the throwaway cluster did not start: {exc}")
-    cluster = PostgresCluster(f"postgresql://gigshift@127.0.0.1:{port}/postgres", time.perf_counter() - clock, port)
-    _STARTED.append(cluster.start_seconds)
+        unavailable(f"the throwaway cluster did not start: {exc}")
     try:
-        yield cluster
+        yield PostgresCluster(f"postgresql://gigshift@127.0.0.1:{port}/postgres", time.perf_counter() - clock, port)
     finally:
         stop = [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
         subprocess.run(stop, capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server on loopback for this test session, from the installed binaries."""
+    with throwaway_cluster(_unavailable) as cluster:
+        _STARTED.append(cluster.start_seconds)
+        yield cluster
 
 
 def _has_user(name: str) -> bool:
