@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -268,3 +269,38 @@ def test_the_staleness_window_comes_from_the_environment(monkeypatch):
     assert _allocations.stale_after() == timedelta(seconds=30) and _allocations.heartbeat_every() == 5.0
     monkeypatch.setenv("GIGSHIFT_STALE_AFTER_S", "1.5")
     assert _allocations.stale_after() == timedelta(seconds=1.5) and _allocations.heartbeat_every() == 0.25
+
+
+def test_a_background_run_executes_on_dask_when_configured(sqlite_api, monkeypatch):
+    distributed = pytest.importorskip("distributed", reason="Dask background runs need dask[distributed]")
+    ran_on: list[str] = []
+    original = _allocations._execute_here
+
+    def recording(engine, run_id):  # type: ignore[no-untyped-def]
+        try:
+            ran_on.append(distributed.get_worker().address)
+        except ValueError:  # not on a Dask worker
+            ran_on.append("server")
+        original(engine, run_id)
+
+    monkeypatch.setattr(_allocations, "_execute_here", recording)
+    cluster = distributed.LocalCluster(
+        processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=40
+    )
+    try:
+        monkeypatch.setenv("GIGSHIFT_DASK_SCHEDULER", cluster.scheduler_address)
+        sqlite_api.app.state.background_threshold = 0
+        response = sqlite_api.post("/api/v1/allocations", "operator", json={}, headers={"Idempotency-Key": "dask"})
+        assert response.status_code == 202 and response.json()["status"] == "queued"
+        run_id, deadline = response.json()["run_id"], time.monotonic() + 60
+        while (run := sqlite_api.get(f"/api/v1/allocations/{run_id}", "operator").json())["status"] != "completed":
+            assert run["status"] != "failed" and time.monotonic() < deadline, run
+            time.sleep(0.05)
+        assert ran_on == [next(iter(cluster.workers.values())).address]
+        assert run["is_background"] and run["n_assigned"] > 0 and _state(sqlite_api)["assigned_without_assignment"] == 0
+        small = sqlite_api.post("/api/v1/allocations", "operator", json={"background": False})
+        assert small.status_code == 201 and small.json()["status"] == "completed"
+        assert ran_on[1:] == ["server"]  # a foreground run executes in the request, as before
+    finally:
+        _allocations.close_dask_clients()
+        cluster.close()

@@ -15,7 +15,9 @@ explanations in one transaction. Three things keep a task from being assigned tw
 A run executing sends a heartbeat every few seconds; a run whose heartbeat has stopped (its
 process died) is taken over when its request is retried with the same ``Idempotency-Key``. A run
 counts as stopped after 30 s without a heartbeat (``$GIGSHIFT_STALE_AFTER_S``, for tests and
-benchmarks that kill servers on purpose).
+benchmarks that kill servers on purpose). Background runs execute on a Dask cluster when
+``$GIGSHIFT_DASK_SCHEDULER`` gives a scheduler's address; the worker opens the same database, and
+heartbeats and takeover work as they do in a server process.
 
 The write is set-based: the assignments, the decision log and the explanations go in with one
 statement per table (``COPY`` on PostgreSQL, one ``executemany`` on SQLite), and the tasks and
@@ -60,6 +62,7 @@ log = logging.getLogger("gigshift.server")
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER = timedelta(seconds=30)
 ENV_STALE_AFTER = "GIGSHIFT_STALE_AFTER_S"
+ENV_DASK_SCHEDULER = "GIGSHIFT_DASK_SCHEDULER"  # address of a Dask scheduler for background runs
 MAX_ATTEMPTS = 8  # SQLite: optimistic retries when other runs took some of the same tasks meanwhile
 #: How SQLAlchemy stores a DateTime in SQLite (text that sorts as time does); bulk inserts write the same.
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"
@@ -216,7 +219,18 @@ def _replay(session: Session, run: AllocationRun, digest: str) -> RunRequest:
 
 
 def execute_run(engine: Engine, run_id: str) -> None:
-    """Execute a queued run (or take over a stale one) to completion or failure; never raises."""
+    """Execute a queued run (or take over a stale one) to completion or failure; never raises.
+
+    A background run goes to the Dask cluster at ``$GIGSHIFT_DASK_SCHEDULER`` when that is set (and runs
+    here if the scheduler cannot be reached); every other run executes in this thread.
+    """
+    address = os.environ.get(ENV_DASK_SCHEDULER, "").strip()
+    if address and _is_background(engine, run_id) and _submit_to_dask(address, engine, run_id):
+        return
+    _execute_here(engine, run_id)
+
+
+def _execute_here(engine: Engine, run_id: str) -> None:
     attempt = _claim(engine, run_id)
     if attempt is None:
         return  # running elsewhere, or finished
@@ -235,6 +249,56 @@ def execute_run(engine: Engine, run_id: str) -> None:
     finally:
         stop.set()
         beat.join()
+
+
+def _is_background(engine: Engine, run_id: str) -> bool:
+    with transaction(engine) as session:
+        run = session.get(AllocationRun, run_id)
+        return run is not None and run.is_background
+
+
+_dask_lock = threading.Lock()
+_dask_clients: dict[str, object] = {}  # scheduler address -> distributed.Client, one per server process
+_worker_engines: dict[str, Engine] = {}  # database URL -> engine, one per Dask worker process
+
+
+def _submit_to_dask(address: str, engine: Engine, run_id: str) -> bool:
+    """Hand the run to a Dask worker, which opens the same database; False if the scheduler is unreachable."""
+    try:
+        from distributed import Client, fire_and_forget
+
+        with _dask_lock:
+            client = _dask_clients.get(address)
+            if client is None:
+                client = _dask_clients[address] = Client(address, set_as_default=False, timeout=10)
+        url = engine.url.render_as_string(hide_password=False)
+        key = f"gigshift-allocation-{run_id}-{uuid.uuid4().hex[:8]}"  # a retry is a new task, not a cached result
+        fire_and_forget(client.submit(_execute_on_worker, url, run_id, key=key, pure=False))  # type: ignore[attr-defined]
+    except (ImportError, OSError, TimeoutError):
+        log.warning("allocation run %s: Dask scheduler %s unavailable; running here", run_id, address, exc_info=True)
+        return False
+    log.info("allocation run %s: submitted to the Dask scheduler at %s", run_id, address)
+    return True
+
+
+def _execute_on_worker(url: str, run_id: str) -> None:
+    """On a Dask worker: execute the run, with heartbeats and takeover as in a server process."""
+    from gigshift.server._db import make_engine
+
+    with _dask_lock:
+        engine = _worker_engines.get(url)
+        if engine is None:
+            engine = _worker_engines[url] = make_engine(url)
+    _execute_here(engine, run_id)
+
+
+def close_dask_clients() -> None:
+    """Close this process's Dask clients (at shutdown, and between tests)."""
+    with _dask_lock:
+        clients = list(_dask_clients.values())
+        _dask_clients.clear()
+    for client in clients:
+        client.close()  # type: ignore[attr-defined]
 
 
 def _claim(engine: Engine, run_id: str) -> int | None:
