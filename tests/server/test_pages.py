@@ -372,3 +372,52 @@ def test_operator_creates_a_policy_version_activates_it_and_runs_with_it(sqlite_
         if p["is_active"]
     ]
     assert active == [("default-2026.1", True)]
+
+
+def _people_rates(api, run_id: str, attribute: str) -> dict[str, tuple[int, float]]:  # type: ignore[no-untyped-def]
+    """Workers with a decision in the run and the share of them selected, per group: straight from SQL."""
+    query = """
+        SELECT g.value, count(DISTINCT d.worker_id),
+               count(DISTINCT CASE WHEN d.is_selected THEN d.worker_id END)
+        FROM decisions d JOIN worker_group_attributes g ON g.worker_id = d.worker_id AND g.attribute = :a
+        WHERE d.run_id = :r GROUP BY g.value
+    """
+    return {value: (n, selected / n) for value, n, selected in _rows(api, query, a=attribute, r=run_id)}
+
+
+def test_operator_sees_impact_ratios_per_run_with_small_groups_hidden(sqlite_api):
+    from gigshift.server._audits import impact_over_time
+
+    token = _login(sqlite_api, "operator")
+    for i in range(2):  # two more runs on freshly posted work
+        for j in range(6):
+            body = {"category": "translation", "budget_usd": 60 + j, "task_id": f"t-fair-{i}-{j}"}
+            assert sqlite_api.post("/api/v1/tasks", "client", json=body).status_code == 201
+        sqlite_api.client.post("/operator/allocations", data={"csrf_token": token, "seed": str(i)})
+    with sqlite_api.app.state.read_sessions() as session:
+        runs = impact_over_time(session, organisation_id=1, attribute="sex", suppress_below=10)
+    assert len(runs) == 3 and runs[0]["run_id"] == sqlite_api.seed.run_id  # oldest first
+    for run in runs:
+        truth = {v: nr for v, nr in _people_rates(sqlite_api, run["run_id"], "sex").items() if nr[0] >= 10}
+        shown = {g["category"]: (g["n"], g["rate"]) for g in run["groups"]}
+        assert shown.keys() == truth.keys()
+        for category, (n, rate) in truth.items():
+            assert shown[category][0] == n and shown[category][1] == pytest.approx(rate, abs=1e-12)
+        top = max((r for _, r in truth.values()), default=0)
+        for g in run["groups"]:
+            assert g["impact_ratio"] == pytest.approx(g["rate"] / top, abs=1e-12)
+    page = sqlite_api.client.get("/operator/fairness", params={"attribute": "sex"})
+    assert page.status_code == 200
+    assert '<title id="trend-title">Impact ratio by sex, per run</title>' in page.text
+    assert page.text.count('<a href="/operator/allocations/') >= 3
+    # a group under the threshold in a run is never shown for it
+    small = _people_rates(sqlite_api, sqlite_api.seed.run_id, "race_ethnicity")
+    hidden = [v for v, (n, _) in small.items() if n < 10]
+    assert hidden
+    races = sqlite_api.client.get("/operator/fairness", params={"attribute": "race_ethnicity"}).text
+    assert all(f">{v}<" not in races for v in hidden)
+    nothing = sqlite_api.client.get("/operator/fairness", params={"attribute": "country", "suppress_below": "1000"})
+    assert nothing.status_code == 200 and "nothing can be shown without identifying people" in nothing.text
+    for params, message in (({"attribute": "shoe_size"}, "attribute"), ({"suppress_below": "2"}, "suppress_below")):
+        bad = sqlite_api.client.get("/operator/fairness", params=params)
+        assert bad.status_code == 422 and message in bad.text

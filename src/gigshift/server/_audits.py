@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gigshift._errors import GigshiftError
 from gigshift.server._models import AllocationRun, AuditReport, Decision, GroupAttribute
+from gigshift.server._schemas import AuditIn
 from gigshift.server._store import ApiError, record
 
 INTERSECTION = "+"  # as gigshift.audit names intersections
@@ -133,3 +134,54 @@ def run_audit(session: Session, *, actor, body) -> tuple[int, str]:  # type: ign
         detail={"groups": groups},
     )
     return report.id, text
+
+
+def impact_over_time(
+    session: Session, *, organisation_id: int, attribute: str, suppress_below: int = 10, n_runs: int = 20
+) -> list[dict[str, object]]:
+    """Selection rates and impact ratios on one attribute per completed run, oldest first.
+
+    Each run is audited on its own, through the same path as an auditor's audit, so a group held
+    by fewer than ``suppress_below`` workers *in that run* is not disclosed for that run.
+    """
+    from gigshift.audit import audit
+
+    runs = session.execute(
+        sa.select(AllocationRun.run_id, AllocationRun.finished_at, AllocationRun.policy_version)
+        .where(AllocationRun.organisation_id == organisation_id, AllocationRun.status == "completed")
+        .order_by(AllocationRun.finished_at.desc(), AllocationRun.run_id)
+        .limit(n_runs)
+    ).all()
+    out: list[dict[str, object]] = []
+    for run_id, finished_at, policy_version in reversed(runs):
+        body = AuditIn(groups=[attribute], run_id=run_id, suppress_below=suppress_below, n_bootstrap=0)  # type: ignore[list-item]
+        try:
+            table = decision_table(session, organisation_id=organisation_id, body=body)
+        except ApiError:  # a run that had nothing to decide
+            continue
+        hidden = table.filter(pl.col(attribute).is_null()).get_column("worker_id").n_unique()
+        groups: list[dict[str, object]] = []
+        if hidden < table.get_column("worker_id").n_unique():
+            result = audit(
+                table,
+                [attribute],
+                selected="is_selected",
+                person="worker_id",
+                min_n=body.min_n,
+                n_bootstrap=0,
+                audit_date=date.today(),
+                source=f"gigshift server decision log (run {run_id})",
+            )
+            groups = (
+                result.groups.select("category", "n", "n_selected", "rate", "impact_ratio").sort("category").to_dicts()
+            )
+        out.append(
+            {
+                "run_id": run_id,
+                "finished_at": finished_at,
+                "policy_version": policy_version,
+                "n_not_disclosed": hidden,
+                "groups": groups,
+            }
+        )
+    return out

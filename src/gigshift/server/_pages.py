@@ -605,6 +605,56 @@ def operator_run_status(request: Request, run_id: str, actor: Viewer, session: D
     )
 
 
+PALETTE = ("#0b5394", "#a10000", "#2d6a1f", "#7a3e9d", "#8a5a00", "#005f66", "#4a4a4a")
+DASHES = ("", "7 4", "2 4", "9 3 2 3")
+
+
+def _trend(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Coordinates of an impact-ratio-per-run line chart (drawn as SVG by the template: no script)."""
+    left, top, width, height = 56, 16, 560, 220
+    step = width / max(len(runs) - 1, 1)
+    categories = sorted({g["category"] for r in runs for g in r["groups"]})
+    series = []
+    for i, category in enumerate(categories):
+        points = [
+            (round(left + j * step, 1), round(top + (1 - min(g["impact_ratio"], 1.0)) * height, 1), g["impact_ratio"])
+            for j, run in enumerate(runs)
+            for g in run["groups"]
+            if g["category"] == category and g["impact_ratio"] is not None
+        ]
+        series.append(
+            {"category": category, "points": points, "colour": PALETTE[i % len(PALETTE)], "dash": DASHES[i % 4]}
+        )
+    ticks = [(round(top + (1 - v) * height, 1), v) for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
+    labels = [(round(left + j * step, 1), j + 1) for j in range(len(runs))]
+    box = {"left": left, "top": top, "width": width, "height": height, "bottom": top + height}
+    return {"series": series, "ticks": ticks, "labels": labels, "box": box, "categories": categories}
+
+
+@pages.get("/operator/fairness")
+def operator_fairness(
+    request: Request, actor: Viewer, session: Db, attribute: str = "sex", suppress_below: str = "10"
+) -> Response:
+    if attribute not in GROUPS:
+        raise PageError(422, f"attribute: one of {', '.join(GROUPS)}; got {attribute[:40]!r}")
+    if not suppress_below.strip().isdigit() or not 5 <= int(suppress_below) <= 100_000:
+        raise PageError(422, f"suppress_below: a whole number from 5 to 100000, got {suppress_below[:40]!r}")
+    runs = _audits.impact_over_time(
+        session, organisation_id=actor.organisation_id, attribute=attribute, suppress_below=int(suppress_below)
+    )
+    return render(
+        request,
+        "fairness.html",
+        actor=actor,
+        title="Fairness over time",
+        runs=runs,
+        chart=_trend(runs),
+        attribute=attribute,
+        suppress_below=int(suppress_below),
+        groups=GROUPS,
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # auditor
 

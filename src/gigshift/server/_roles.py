@@ -69,6 +69,7 @@ PAGE_ROLES: dict[tuple[str, str], dict[Role, Scope]] = {
     ("POST", "/operator/allocations"): {"operator": "all"},
     ("GET", "/operator/allocations/{run_id}"): {"operator": "all"},
     ("GET", "/operator/policies"): {"operator": "all"},
+    ("GET", "/operator/fairness"): {"operator": "all"},
     ("POST", "/operator/policies"): {"operator": "all"},
     ("POST", "/operator/policies/{version}/activate"): {"operator": "all"},
     ("GET", "/auditor"): {"auditor": "all"},
