@@ -220,3 +220,21 @@ def test_dates_are_mondays():
     pooled, workers = detect_changes(jobs, seed=0, n_permutations=49)
     assert all(d.weekday() == 0 for d in pooled["date"]) and all(d.weekday() == 0 for d in workers["worker_date"])
     assert isinstance(pooled["date"][0], date)
+
+
+def test_the_compiled_scan_matches_the_reference_at_every_order():
+    from gigshift.pay._changes import _METRICS, _panel, _parts, _prepare, _scan
+
+    jobs, _ = make_pool(cut={"platform": "rideco", "metric": "pay_per_km", "factor": 0.85, "share": 0.4,
+                             "day": CUT_DAY}, seed=11)  # fmt: skip
+    groups, weeks = _prepare(jobs, by=["platform"])
+    panel = _panel(*groups[0], n_weeks=weeks.size, metrics=_METRICS, min_jobs=20)
+    rng = np.random.default_rng(0)
+    orders = np.array([np.arange(weeks.size), *(rng.permutation(weeks.size) for _ in range(4))])
+    stats = _scan(panel, orders, min_workers=11, min_jobs=20)
+    for i, order in enumerate(orders):  # the reference: each worker's restricted fit and Q, one order at a time
+        for j, c in enumerate(panel.component):
+            part = _parts(panel, c, order, min_jobs=20)
+            expected = np.where(part.n_valid >= 11, part.q_norm + part.z**2, -np.inf)
+            np.testing.assert_allclose(stats[i, j], expected, rtol=1e-9, atol=1e-9)
+    assert np.isfinite(stats).any() and stats[0].max() > stats[1:].max()  # the planted cut beats every shuffle

@@ -185,11 +185,11 @@ def detect_changes(
               "distance": "distance_km", "pay": "worker_pay", **{f"group {b}": b for b in by}}  # fmt: skip
     require_columns(jobs, needed, source="jobs")
 
-    table, week_starts = _prepare(jobs, by=by)
+    groups, week_starts = _prepare(jobs, by=by)
     n_weeks = week_starts.size
     panels = [
         panel
-        for key, rows in _groups(table, by)
+        for key, rows in groups
         if (panel := _panel(key, rows, n_weeks=n_weeks, metrics=metrics, min_jobs=min_jobs)) is not None
     ]
     root = np.random.SeedSequence(seed)
@@ -197,13 +197,13 @@ def detect_changes(
     options = {"min_workers": min_workers, "min_jobs": min_jobs}
 
     identity = np.arange(n_weeks)
-    observed = [_scan(p, identity, **options).best() for p in panels]
-    exceed = [np.zeros(best.size) for best, _ in observed]
-    for _ in range(n_permutations):  # one pass per permutation, over every group and rate at once
-        order = perm_rng.permutation(n_weeks)
-        top = max((float(_scan(p, order, **options).best()[0].max()) for p in panels), default=-np.inf)
-        for i, (best, _) in enumerate(observed):
-            exceed[i] += top >= best
+    observed = [_best(_scan(p, identity[None, :], **options)[0]) for p in panels]
+    # one draw per permutation (cheap); the scans then run over all permutations of a group at once
+    orders = np.array([perm_rng.permutation(n_weeks) for _ in range(n_permutations)]).reshape(-1, n_weeks)
+    top = np.full(n_permutations, -np.inf)
+    for p in panels:
+        top = np.maximum(top, _scan(p, orders, **options).max(axis=(1, 2), initial=-np.inf))
+    exceed = [(top[:, None] >= best[None, :]).sum(axis=0) for best, _ in observed]
 
     pooled_rows: list[dict] = []
     worker_rows: list[pl.DataFrame] = []
@@ -267,8 +267,21 @@ def _events(
 # Data
 
 
-def _prepare(jobs: pl.DataFrame, *, by: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
-    """Jobs with week index, minutes and pay, keeping those with pay and duration; the weeks' Mondays."""
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """One group's jobs as arrays, in one order whatever the input's: by worker, week, then values."""
+
+    workers: np.ndarray  # worker ids, one per worker code
+    worker: np.ndarray  # each job's worker code (ids' order, sorted)
+    week: np.ndarray  # each job's week index
+    category: np.ndarray  # each job's category code (categories sorted)
+    minutes: np.ndarray
+    km: np.ndarray  # NaN where the job has no distance
+    pay: np.ndarray
+
+
+def _prepare(jobs: pl.DataFrame, *, by: list[str]) -> tuple[list[tuple[dict, _Rows]], np.ndarray]:
+    """Each group's jobs with pay and duration (key, arrays), sorted by key; the weeks' Mondays."""
     table = jobs.select(
         *[pl.col(b) for b in by],
         pl.col("worker_id").cast(pl.String),
@@ -277,22 +290,76 @@ def _prepare(jobs: pl.DataFrame, *, by: list[str]) -> tuple[pl.DataFrame, np.nda
         ((pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True) / 60.0).alias("minutes"),
         pl.col("distance_km").cast(pl.Float64).alias("km"),
         pl.col("worker_pay").cast(pl.Float64).alias("pay"),
-    ).filter((pl.col("pay") > 0) & (pl.col("minutes") > 0) & pl.col("week").is_not_null())
-    # one order whatever the input's, so that sums, and so every figure, come out the same to the last bit
-    table = table.sort([*by, "worker_id", "week", "minutes", "km", "pay", "category"], nulls_last=True)
+    ).filter(
+        (pl.col("pay") > 0) & (pl.col("minutes") > 0) & pl.col("week").is_not_null() & pl.col("worker_id").is_not_null()
+    )
     if table.height == 0:
-        return table.with_columns(pl.lit(0).alias("week_idx")), np.array([], dtype="datetime64[D]")
+        return [], np.array([], dtype="datetime64[D]")
     first, last = table["week"].min(), table["week"].max()
-    week_starts = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1, 7)
-    table = table.with_columns(((pl.col("week") - pl.lit(first)).dt.total_days() // 7).cast(pl.Int64).alias("week_idx"))
-    return table, week_starts.astype("datetime64[D]")
+    week_starts = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1, 7).astype("datetime64[D]")
+    keys = table.select(by).unique().sort(by, nulls_last=True)
+    worker_ids = table["worker_id"].unique().sort()
+    categories = table["category"].unique().sort()
+    codes = table.join(keys.with_row_index("_group"), on=by, how="left", nulls_equal=True).select(
+        pl.col("_group").cast(pl.Int64),
+        pl.col("worker_id").cast(pl.Enum(worker_ids)).to_physical().cast(pl.Int64),
+        ((pl.col("week") - pl.lit(first)).dt.total_days() // 7).cast(pl.Int64),
+        pl.col("category").cast(pl.Enum(categories)).to_physical().cast(pl.Int64),
+        "minutes",
+        pl.col("km").fill_null(np.nan),
+        "pay",
+    )
+    group, worker, week, category, minutes, km, pay = (codes.to_series(i).to_numpy() for i in range(codes.width))
+    order = _canonical_order(group, worker, week, category, minutes, km, pay, n_weeks=week_starts.size)
+    group, worker, week, category, minutes, km, pay = (
+        a[order] for a in (group, worker, week, category, minutes, km, pay)
+    )
+    bounds = np.searchsorted(group, np.arange(keys.height + 1))
+    names = worker_ids.to_numpy()
+    groups = []
+    for i, key in enumerate(keys.iter_rows(named=True)):  # one pass per group (platform): a handful
+        rows = slice(bounds[i], bounds[i + 1])
+        groups.append((key, _Rows(workers=names, worker=worker[rows], week=week[rows], category=category[rows],
+                                  minutes=minutes[rows], km=km[rows], pay=pay[rows])))  # fmt: skip
+    return groups, week_starts
 
 
-def _groups(table: pl.DataFrame, by: list[str]) -> Iterator[tuple[dict, pl.DataFrame]]:
-    if table.height == 0:
-        return
-    for key, rows in table.sort(by, nulls_last=True).group_by(by, maintain_order=True):
-        yield dict(zip(by, key, strict=True)), rows
+def _canonical_order(
+    group: np.ndarray,
+    worker: np.ndarray,
+    week: np.ndarray,
+    category: np.ndarray,
+    minutes: np.ndarray,
+    km: np.ndarray,
+    pay: np.ndarray,
+    *,
+    n_weeks: int,
+) -> np.ndarray:
+    """An order of the jobs that does not depend on the input's, so that every sum, and so every figure,
+    comes out the same to the last bit: by group, worker and week, then by a 64-bit hash of the values.
+
+    One sort of one integer key: the cell (group, worker, week) in the high bits, the hash in the
+    rest. Two jobs of one cell with the same key but other values (a chance of about one in a million
+    for ten million jobs) would keep the input's order, so then the values themselves sort them.
+    """
+    cell = (group * (worker.max() + 1) + worker) * max(n_weeks, 1) + week
+    cell_bits = max(int(cell.max()).bit_length(), 1)
+    with np.errstate(over="ignore"):
+        h = minutes.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        for more in (np.where(np.isnan(km), -1.0, km).view(np.uint64), pay.view(np.uint64), category.astype(np.uint64)):
+            h = (h ^ (h >> np.uint64(31)) ^ more) * np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(29)
+    if cell_bits >= 48:  # more cells than the key can hold beside a hash: sort by the values
+        return np.lexsort((category, pay, np.nan_to_num(km, nan=-1.0), minutes, cell))
+    key = (cell.astype(np.uint64) << np.uint64(64 - cell_bits)) | (h >> np.uint64(cell_bits))
+    order = np.argsort(key)
+    same = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if same.size:
+        a, b = order[same], order[same + 1]
+        values = (minutes, np.nan_to_num(km, nan=-1.0), pay, category)
+        if any((v[a] != v[b]).any() for v in values):
+            return np.lexsort((category, pay, np.nan_to_num(km, nan=-1.0), minutes, cell))
+    return order
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,22 +385,24 @@ class _Panel:
     tested: tuple[str, ...]  # the tested metrics, in the order of ``component``
 
 
-def _panel(key: dict, rows: pl.DataFrame, *, n_weeks: int, metrics: tuple[str, ...], min_jobs: int) -> _Panel | None:
-    has_km = rows["km"].is_not_null().mean() >= 0.5
-    if has_km:
-        rows = rows.filter(pl.col("km").is_not_null())
-    if rows.height < 2 * min_jobs:
+def _panel(key: dict, rows: _Rows, *, n_weeks: int, metrics: tuple[str, ...], min_jobs: int) -> _Panel | None:
+    known = ~np.isnan(rows.km)
+    has_km = bool(known.mean() >= 0.5)
+    keep = known if has_km and not known.all() else slice(None)
+    worker, week, category = rows.worker[keep], rows.week[keep], rows.category[keep]
+    minutes, km, pay = rows.minutes[keep], rows.km[keep], rows.pay[keep]
+    if pay.size < 2 * min_jobs:
         return None
     names = ["pay_per_job", "pay_per_km", "pay_per_minute"] if has_km else ["pay_per_job", "pay_per_minute"]
-    cols = [np.ones(rows.height)]
-    if has_km:
-        cols.append(rows["km"].to_numpy())
-    cols.append(rows["minutes"].to_numpy())
-    x = np.column_stack(cols)
+    x = np.column_stack([np.ones(pay.size), km, minutes] if has_km else [np.ones(pay.size), minutes])
     x[:, 1:] /= np.maximum(x[:, 1:].mean(axis=0), 1e-12)  # unit means: comparable scales, better conditioning
-    pay = rows["pay"].to_numpy()
-    worker_ids, worker = np.unique(rows["worker_id"].to_numpy(), return_inverse=True)
-    _, category = np.unique(rows["category"].to_numpy(), return_inverse=True)
+    # jobs come sorted by worker and week: codes from where they change, cells as runs of rows
+    starts = np.flatnonzero(np.r_[True, (worker[1:] != worker[:-1]) | (week[1:] != week[:-1])])
+    new_worker = np.r_[True, worker[1:] != worker[:-1]]
+    worker_ids = rows.workers[worker[new_worker]]
+    worker = np.cumsum(new_worker) - 1
+    present = np.bincount(category) > 0
+    category = (np.cumsum(present) - 1)[category]
     rates, fitted, cat_scale = _baseline(x, pay, worker=worker, category=category)
     share = rates * x.mean(axis=0) / float(np.mean(x @ rates))
     tested = [(names.index(m), m) for m in metrics if m in names and share[names.index(m)] >= _MIN_SHARE]
@@ -342,19 +411,22 @@ def _panel(key: dict, rows: pl.DataFrame, *, n_weeks: int, metrics: tuple[str, .
     y = pay / cat_scale[category]
     w = 1.0 / np.maximum(fitted, 1e-12) ** 2
     k = x.shape[1]
-    cell = worker * n_weeks + rows["week_idx"].to_numpy()
+    cell = worker[starts] * n_weeks + week[starts]
     size = worker_ids.size * n_weeks
 
     def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(cell, weights=values, minlength=size).reshape(worker_ids.size, n_weeks)
+        out = np.zeros(size)
+        out[cell] = np.add.reduceat(values, starts)  # each worker-week's run of rows, added up in order
+        return out.reshape(worker_ids.size, n_weeks)
 
+    wx = w[:, None] * x
     xx = np.empty((worker_ids.size, n_weeks, k, k))
     for a in range(k):  # k <= 3 columns: a loop over the regression's terms, not over rows
         for b in range(a, k):
-            xx[..., a, b] = xx[..., b, a] = total(w * x[:, a] * x[:, b])
-    xy = np.stack([total(w * x[:, a] * y) for a in range(k)], axis=-1)
+            xx[..., a, b] = xx[..., b, a] = total(wx[:, a] * x[:, b])
+    xy = np.stack([total(wx[:, a] * y) for a in range(k)], axis=-1)
     yy = total(w * y * y)
-    n = total(np.ones(rows.height))
+    n = total(np.ones(pay.size))
     inv = np.linalg.pinv(xx.sum(axis=1), hermitian=True)  # one small inverse per worker, batched
     beta = np.einsum("wij,wj->wi", inv, xy.sum(axis=1))
     rss = np.maximum(yy.sum(axis=1) - np.einsum("wi,wi->w", beta, xy.sum(axis=1)), 0.0)
@@ -416,21 +488,27 @@ def _baseline(
     x: np.ndarray, pay: np.ndarray, *, worker: np.ndarray, category: np.ndarray, rounds: int = 4
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rate card, fitted pay and category scales: pay ~ worker scale * category scale * (x @ rates)."""
-    rates = np.linalg.lstsq(x, pay, rcond=None)[0]
+    rates = _least_squares(x, pay)
     rates = np.maximum(rates, 1e-6 * max(rates.max(), 1e-6))
     s_worker = np.ones(worker.max() + 1)
     s_cat = np.ones(category.max() + 1)
+    log_pay = np.log(pay)
     for _ in range(rounds):
         card = x @ rates
-        log_ratio = np.log(pay / np.maximum(card, 1e-12))
-        s_worker = np.exp(_group_mean(log_ratio - np.log(s_cat[category]), worker))
-        s_cat = np.exp(_group_mean(log_ratio - np.log(s_worker[worker]), category))
-        s_cat /= np.exp(np.mean(np.log(s_cat[category])))
+        log_ratio = log_pay - np.log(np.maximum(card, 1e-12))
+        s_worker = np.exp(_group_mean(log_ratio - np.log(s_cat)[category], worker))
+        s_cat = np.exp(_group_mean(log_ratio - np.log(s_worker)[worker], category))
+        s_cat /= np.exp(np.mean(np.log(s_cat)[category]))
         scale = s_worker[worker] * s_cat[category]
         sw = 1.0 / np.maximum(card, 1e-12)  # square root of the weight 1 / card^2: multiplicative noise
-        rates = np.linalg.lstsq(x * sw[:, None], pay / scale * sw, rcond=None)[0]
+        rates = _least_squares(x * sw[:, None], pay / scale * sw)
         rates = np.maximum(rates, 1e-6 * max(rates.max(), 1e-6))
     return rates, (x @ rates) * s_worker[worker], s_cat  # fitted pay over its category scale
+
+
+def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares through the normal equations: millions of rows, at most three columns (of unit mean)."""
+    return np.linalg.lstsq(x.T @ x, x.T @ y, rcond=None)[0]
 
 
 def _group_mean(values: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -526,17 +604,6 @@ def _restricted(panel: _Panel, c: int, order: np.ndarray, *, min_jobs: int) -> t
 
 
 @dataclass(frozen=True, slots=True)
-class _Scan:
-    stats: np.ndarray  # (tested rates, dates): the pooled statistic, -inf where too few workers
-
-    def best(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per tested rate, the largest statistic and its date ``tau`` (1-based split)."""
-        if self.stats.shape[1] == 0:
-            return np.full(self.stats.shape[0], -np.inf), np.ones(self.stats.shape[0], int)
-        return self.stats.max(axis=1), self.stats.argmax(axis=1) + 1
-
-
-@dataclass(frozen=True, slots=True)
 class _Parts:
     """The two parts of one rate's statistic at every date."""
 
@@ -561,35 +628,88 @@ def _parts(panel: _Panel, c: int, order: np.ndarray, *, min_jobs: int) -> _Parts
     return _Parts(q=q, n_valid=n_valid, q_norm=q_norm, z=z, step=step, error=error)
 
 
-def _scan(panel: _Panel, order: np.ndarray, *, min_workers: int, min_jobs: int) -> _Scan:
-    """The statistic of every tested rate at every date: heterogeneity ``Q`` plus squared common step ``Z``."""
-    stats = []
-    for c in panel.component:  # one pass per tested rate (at most three)
-        part = _parts(panel, c, order, min_jobs=min_jobs)
-        stat = np.where(part.n_valid >= max(min_workers, 2), part.q_norm + part.z**2, -np.inf)
-        stats.append(np.where(np.isnan(stat), -np.inf, stat))
-    return _Scan(stats=np.array(stats).reshape(len(panel.component), -1))
+def _best(stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per tested rate, the largest statistic over dates and its date ``tau`` (1-based split)."""
+    if stats.shape[1] == 0:
+        return np.full(stats.shape[0], -np.inf), np.ones(stats.shape[0], int)
+    return stats.max(axis=1), stats.argmax(axis=1) + 1
+
+
+def _scan_series(panel: _Panel) -> np.ndarray:
+    """Per week, the worker sums the restricted fits of :func:`_restricted` need, stacked (weeks, series, workers).
+
+    For each tested rate ``c``: ``x_c' x_c``, ``L' x' x_c`` (``k`` of them; ``L L'`` is the inverse
+    of the worker's whole-period ``x'x``, so that ``z' x (x'x)^-1 x' z`` is a squared norm of sums),
+    and the worker's ``x_c``-residual ``x_c' y - x_c' x beta``; last, the jobs. Sums over any set of
+    weeks are then the after-the-date sums of the restricted regression, for any order of weeks.
+    """
+    mu, vectors = np.linalg.eigh(panel.inv)
+    lift = vectors * np.sqrt(np.clip(mu, 0.0, None))[:, None, :]
+    parts = []
+    for c in panel.component:
+        col = panel.xx[..., c]  # (workers, weeks, k)
+        parts += [col[..., c], *np.moveaxis(np.einsum("wji,wtj->wti", lift, col), -1, 0)]
+        parts.append(panel.xy[..., c] - np.einsum("wtj,wj->wt", col, panel.beta))
+    parts.append(panel.n)
+    return np.ascontiguousarray(np.stack(parts).transpose(2, 0, 1))
+
+
+def _scan(panel: _Panel, orders: np.ndarray, *, min_workers: int, min_jobs: int) -> np.ndarray:
+    """The statistic of every tested rate at every date, for each order of the weeks (a row of ``orders``):
+    heterogeneity ``Q`` plus squared common step ``Z``; returns (orders, tested rates, dates), -inf where
+    too few workers count.
+
+    :func:`_parts` for many orders at once: the weekly sums of :func:`_scan_series` are added up in
+    each order, and Cochran's ``Q`` follows from three sums over workers, ``sum w``, ``sum w g`` and
+    ``sum w g^2``, with ``w = 1 / var`` in closed form (``w = dof zmz^2 / D``, ``w g = dof zmz zmy / D``,
+    ``w g^2 = dof zmy^2 / D``, ``D = rss zmz - zmy^2``), in a compiled loop (``gigshift.pay._kernels``).
+    """
+    from gigshift.pay._kernels import scan_sums
+
+    k = panel.inv.shape[-1]
+    series = _scan_series(panel)
+    n_rates = len(panel.component)
+    if series.shape[0] < 2:
+        return np.full((orders.shape[0], n_rates, 0), -np.inf)
+    dof = panel.n.sum(axis=1) - k - 1
+    sums = scan_sums(series, series.sum(axis=0), np.ascontiguousarray(orders, dtype=np.int64),
+                     np.ascontiguousarray(panel.rss), dof, n_rates, k, float(min_jobs))  # fmt: skip
+    sw, swg, swg2, n_valid = np.moveaxis(sums, -1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = swg2 - swg * swg / sw
+        q_norm = (q - (n_valid - 1)) / np.sqrt(2.0 * (n_valid - 1))
+    z = np.stack([_steps(panel.weekly[:, c], panel.weekly_var[:, c], orders)[0] for c in panel.component], axis=1)
+    stat = np.where(n_valid >= max(min_workers, 2), q_norm + z**2, -np.inf)
+    return np.where(np.isnan(stat), -np.inf, stat)
 
 
 def _step(series: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """z-statistic, size and standard error of a step in a weekly series between weeks ``< tau`` and
-    ``>= tau``, every tau.
+    ``>= tau``, every tau (:func:`_steps` in the weeks' own order)."""
+    z, step, error = _steps(series, var, np.arange(series.size)[None, :])
+    return z[0], step[0], error[0]
+
+
+def _steps(series: np.ndarray, var: np.ndarray, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_step` for each order of the weeks (rows of ``orders``): arrays (orders, dates).
 
     Each week's variance is its sampling variance plus common weekly noise ``omega^2``, estimated
     from the median successive difference of the weeks with data, which one step barely moves.
     """
     observed = np.isfinite(var)
-    values = series[observed]
-    if values.size < 4:
-        return np.zeros(series.size - 1), np.zeros(series.size - 1), np.full(series.size - 1, np.inf)
-    noise = (np.median(np.abs(np.diff(values))) / 0.6745) ** 2 / 2.0
-    omega2 = max(0.0, noise - float(np.median(var[observed])))
-    v = np.zeros(var.size)
-    v[observed] = 1.0 / (var[observed] + omega2)  # weeks without data weigh nothing (and divide nothing)
-    vs = v * np.where(observed, series, 0.0)
-    before_w, before_s = np.cumsum(v)[:-1], np.cumsum(vs)[:-1]
-    after_w, after_s = v.sum() - before_w, vs.sum() - before_s
-    weeks_before = np.cumsum(observed)[:-1]
+    shape = (orders.shape[0], max(series.size - 1, 0))
+    if observed.sum() < 4:
+        return np.zeros(shape), np.zeros(shape), np.full(shape, np.inf)
+    seen = observed[orders]
+    values = series[orders[seen].reshape(orders.shape[0], -1)]  # the weeks with data, in each order
+    noise = (np.median(np.abs(np.diff(values, axis=1)), axis=1) / 0.6745) ** 2 / 2.0
+    omega2 = np.maximum(0.0, noise - float(np.median(var[observed])))
+    v = np.zeros(orders.shape)
+    v[seen] = 1.0 / (var[orders][seen] + np.broadcast_to(omega2[:, None], orders.shape)[seen])
+    vs = v * np.where(seen, series[orders], 0.0)  # weeks without data weigh nothing (and divide nothing)
+    before_w, before_s = np.cumsum(v, axis=1)[:, :-1], np.cumsum(vs, axis=1)[:, :-1]
+    after_w, after_s = v.sum(axis=1, keepdims=True) - before_w, vs.sum(axis=1, keepdims=True) - before_s
+    weeks_before = np.cumsum(seen, axis=1)[:, :-1]
     weeks_after = observed.sum() - weeks_before
     with np.errstate(divide="ignore", invalid="ignore"):
         step = after_s / after_w - before_s / before_w
