@@ -34,9 +34,13 @@ from gigshift.server._roles import Actor, authorize, get_session
 from gigshift.server._schemas import (
     AllocationIn,
     AssignmentOut,
+    AssignmentPage,
     AuditIn,
     BidIn,
     BidOut,
+    CategorySlug,
+    ConsentOut,
+    ErrorOut,
     Exposure,
     Me,
     PolicyIn,
@@ -48,9 +52,12 @@ from gigshift.server._schemas import (
     RunOut,
     TaskIn,
     TaskOut,
+    TaskPage,
     Token,
+    TransparencyOut,
     WorkerIn,
     WorkerOut,
+    WorkerPage,
 )
 from gigshift.server._security import (
     clear_failures,
@@ -64,8 +71,28 @@ from gigshift.server._security import (
 )
 from gigshift.server._store import ApiError
 
-public = APIRouter(prefix="/api/v1", tags=["auth"])
-api = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)])
+_REFUSALS = {
+    400: "Malformed request: the body is not JSON",
+    401: "No bearer token, or one that is invalid, expired or no longer matches its user",
+    403: "The caller's role (or scope) may not do this",
+    404: "No such record among those the caller may see",
+    409: "Conflicts with what is stored (a duplicate, a task no longer open, ...)",
+    413: "Request body too large",
+    422: "Invalid input; `field` names the culprit",
+    429: "Too many failed logins: wait (Retry-After) before trying again",
+}
+
+
+def _refusals(*codes: int) -> dict[int | str, dict[str, object]]:
+    # Declared so that every 4xx the service answers is in the description, in the one JSON error shape
+    # (this also replaces FastAPI's default 422 schema, which our error handler does not produce).
+    return {code: {"model": ErrorOut, "description": _REFUSALS[code]} for code in codes}
+
+
+public = APIRouter(prefix="/api/v1", tags=["auth"], responses=_refusals(400, 401, 413, 422, 429))
+api = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(authorize)], responses=_refusals(400, 401, 403, 404, 409, 413, 422)
+)
 
 Caller = Annotated[Actor, Depends(authorize)]
 Db = Annotated[Session, Depends(get_session)]
@@ -156,7 +183,7 @@ def task_out(task: Task, assigned: str | None, actor: Actor) -> TaskOut:
     )
 
 
-@api.get("/tasks", summary="Tasks the caller may see")
+@api.get("/tasks", response_model=TaskPage, summary="Tasks the caller may see")
 def list_tasks(
     actor: Caller,
     session: Db,
@@ -164,14 +191,14 @@ def list_tasks(
     category: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> dict[str, object]:
+) -> TaskPage:
     query = _store.task_query(session, actor)
     if status is not None:
         query = query.where(Task.status == status)
     if category is not None:
         query = query.where(Task.category == category)
     rows = session.execute(query.order_by(Task.posted_at.desc(), Task.task_id).limit(limit).offset(offset)).all()
-    return page([task_out(t, w, actor).model_dump(mode="json") for t, w in rows], limit=limit, offset=offset)
+    return TaskPage(**page([task_out(t, w, actor) for t, w in rows], limit=limit, offset=offset))
 
 
 @api.post("/tasks", status_code=201, response_model=TaskOut, summary="Post a task (categorised through the atlas)")
@@ -232,8 +259,8 @@ def worker_out(worker: Worker, *, given: list[str] | None = None) -> WorkerOut:
     )
 
 
-@api.get("/workers", summary="Worker profiles (never their group attributes)")
-def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset = 0) -> dict[str, object]:
+@api.get("/workers", response_model=WorkerPage, summary="Worker profiles (never their group attributes)")
+def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset = 0) -> WorkerPage:
     query = (
         sa.select(Worker)
         .where(Worker.organisation_id == actor.organisation_id)
@@ -241,11 +268,17 @@ def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset 
         .limit(limit)
         .offset(offset)
     )
-    items = [worker_out(w).model_dump(mode="json") for w in session.execute(query).scalars()]
-    return page(items, limit=limit, offset=offset)
+    items = [worker_out(w) for w in session.execute(query).scalars()]
+    return WorkerPage(**page(items, limit=limit, offset=offset))
 
 
-@api.post("/workers", response_model=WorkerOut, summary="Create or replace a worker profile")
+@api.post(
+    "/workers",
+    status_code=201,
+    response_model=WorkerOut,
+    summary="Create or replace a worker profile",
+    responses={200: {"model": WorkerOut, "description": "An existing profile, replaced"}},
+)
 def post_worker(body: WorkerIn, actor: Caller, session: Db, response: Response) -> WorkerOut:
     worker, created = _store.upsert_worker(session, actor=actor, body=body)
     session.commit()
@@ -266,7 +299,7 @@ def worker_advice(
     worker_id: str,
     actor: Caller,
     session: Db,
-    category: Annotated[str | None, Query(max_length=64, description="Default: the worker's first category.")] = None,
+    category: Annotated[CategorySlug | None, Query(description="Default: the worker's first category.")] = None,
     top: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> dict[str, object]:
     from gigshift.advise import paths, tasks
@@ -317,7 +350,13 @@ def _consent_out(consent) -> dict[str, object]:  # type: ignore[no-untyped-def]
     }
 
 
-@api.post("/workers/{worker_id}/pay-pool", status_code=201, summary="Pool my paid jobs with other workers' (consent)")
+@api.post(
+    "/workers/{worker_id}/pay-pool",
+    status_code=201,
+    response_model=ConsentOut,
+    summary="Pool my paid jobs with other workers' (consent)",
+    responses={200: {"model": ConsentOut, "description": "The consent was given already"}},
+)
 def join_pay_pool(worker_id: str, actor: Caller, session: Db, response: Response) -> dict[str, object]:
     _store.worker_in_org(session, actor, worker_id)
     consent, created = _pay.give_consent(session, actor=actor, worker_id=worker_id)
@@ -326,7 +365,9 @@ def join_pay_pool(worker_id: str, actor: Caller, session: Db, response: Response
     return _consent_out(consent)
 
 
-@api.delete("/workers/{worker_id}/pay-pool", summary="Revoke the consent: my jobs leave the pool")
+@api.delete(
+    "/workers/{worker_id}/pay-pool", response_model=ConsentOut, summary="Revoke the consent: my jobs leave the pool"
+)
 def leave_pay_pool(worker_id: str, actor: Caller, session: Db) -> dict[str, object]:
     _store.worker_in_org(session, actor, worker_id)
     consent = _pay.revoke_consent(session, actor=actor, worker_id=worker_id)
@@ -409,10 +450,8 @@ def get_allocation(run_id: str, actor: Caller, session: Db) -> RunOut:
     )
 
 
-@api.get("/allocations/{run_id}/assignments")
-def get_assignments(
-    run_id: str, actor: Caller, session: Db, limit: Limit = 500, offset: Offset = 0
-) -> dict[str, object]:
+@api.get("/allocations/{run_id}/assignments", response_model=AssignmentPage)
+def get_assignments(run_id: str, actor: Caller, session: Db, limit: Limit = 500, offset: Offset = 0) -> AssignmentPage:
     _allocations.get_run(session, actor, run_id)
     query = (
         sa.select(Assignment)
@@ -422,10 +461,10 @@ def get_assignments(
         .offset(offset)
     )
     items = [
-        AssignmentOut(task_id=a.task_id, worker_id=a.worker_id, score=a.score, price_usd=a.price_usd).model_dump()
+        AssignmentOut(task_id=a.task_id, worker_id=a.worker_id, score=a.score, price_usd=a.price_usd)
         for a in session.execute(query).scalars()
     ]
-    return page(items, limit=limit, offset=offset)
+    return AssignmentPage(**page(items, limit=limit, offset=offset))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -541,7 +580,11 @@ def explanations(
     }
 
 
-@api.get("/transparency", summary="How tasks are allocated: the statement generated from the active policy")
+@api.get(
+    "/transparency",
+    response_model=TransparencyOut,
+    summary="How tasks are allocated: the statement generated from the active policy",
+)
 def transparency(actor: Caller, session: Db) -> dict[str, object]:
     from gigshift.allocate import transparency_statement
 
@@ -567,7 +610,9 @@ def transparency(actor: Caller, session: Db) -> dict[str, object]:
 # audits
 
 
-@api.post("/audits", summary="LL144 bias audit of the decision log (the `gigshift audit --json` shape)")
+@api.post(
+    "/audits", status_code=201, summary="LL144 bias audit of the decision log (the `gigshift audit --json` shape)"
+)
 def post_audit(body: AuditIn, actor: Caller, session: Db) -> Response:
     audit_id, text = _audits.run_audit(session, actor=actor, body=body)
     session.commit()

@@ -137,12 +137,25 @@ async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
     return response
 
 
-async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     field = "body" if exc.status_code == 413 else None
     response = _error(exc.status_code, str(exc.detail), field)
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
+    if exc.status_code == 405:
+        # Starlette names only the first route matching the path, but a path may have one route per method.
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods.update(route.methods)
+    return sorted(methods)
 
 
 async def _gigshift_error(_request: Request, exc: GigshiftError) -> JSONResponse:

@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -21,11 +21,56 @@ def _finite(value: float | None) -> float | None:
     return value
 
 
+def _integral(value: object) -> object:
+    # JSON Schema's integer includes 4.0; strict mode would refuse it, and refuses true and "4" as it should.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integral = BeforeValidator(_integral)
+
+
+def _each_once(values: list) -> list:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"each item at most once; repeated: {', '.join(map(str, repeated))}")
+    return values
+
+
 Money = Annotated[float, Field(gt=0, le=1e9), AfterValidator(_finite)]
+# Up to 2**53 - 1: every JSON reader (JavaScript's too) holds it exactly; a larger bound rounds to 2**63.
+Seed = Annotated[int, Field(ge=0, le=2**53 - 1), Integral]
+
+
+def _category_enum(schema: dict) -> None:
+    # Filled in when the OpenAPI description is made, not at import: the atlas loads in seconds.
+    from gigshift.server._store import _category_table
+
+    schema["enum"] = sorted(_category_table())
+
+
+#: A gig category slug. The description lists them; the store checks them, naming the closest on a typo.
+CategorySlug = Annotated[str, StringConstraints(max_length=64), Field(json_schema_extra=_category_enum)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict types too: JSON true is not the number 1 nor "5" the integer 5, as the description says.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ErrorItem(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal (4xx): what is wrong, and the request field at fault when there is one."""
+
+    detail: str
+    field: str | None
+    errors: list[ErrorItem] | None = Field(None, description="Validation failures (422): one entry per field.")
 
 
 class Token(BaseModel):
@@ -49,15 +94,25 @@ class TaskIn(Strict):
     text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None = Field(
         None, description="What the work is; categorised through the atlas when no category is given."
     )
-    category: Annotated[str, StringConstraints(max_length=64)] | None = Field(
-        None, description="A gig category slug (see `gigshift categories`)."
-    )
+    category: CategorySlug | None = Field(None, description="A gig category slug (see `gigshift categories`).")
     required_skills: list[Skill] = Field(default_factory=list, max_length=50)
     budget_usd: Money
     expected_hours: Annotated[float, Field(gt=0, le=10_000), AfterValidator(_finite)] | None = None
     is_remote: bool | None = None
     location: Annotated[str, StringConstraints(max_length=100)] | None = None
-    posted_at: datetime | None = None
+    posted_at: Annotated[datetime, Field(strict=False)] | None = None  # JSON has no datetime: from its string
+
+    # A category, or a text with words in it to find one from.
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["category"], "properties": {"category": {"type": "string"}}},
+                {"required": ["text"], "properties": {"text": {"type": "string", "pattern": r"\w"}}},
+            ]
+        },
+    )
 
 
 class Exposure(BaseModel):
@@ -87,13 +142,15 @@ class TaskOut(BaseModel):
 class WorkerIn(Strict):
     worker_id: Id | None = Field(None, description="Workers may omit it: their own profile is meant.")
     display_name: Text200 | None = None
-    categories: list[Annotated[str, StringConstraints(max_length=64)]] = Field(min_length=1, max_length=20)
+    categories: list[CategorySlug] = Field(min_length=1, max_length=20)
     skills: list[Skill] = Field(default_factory=list, max_length=200)
     hourly_rate_usd: Money
     rating: Annotated[float, Field(ge=1, le=5)] | None = Field(None, description="Operators only.")
-    n_jobs_completed: Annotated[int, Field(ge=0, le=10_000_000)] | None = Field(None, description="Operators only.")
+    n_jobs_completed: Annotated[int, Field(ge=0, le=10_000_000), Integral] | None = Field(
+        None, description="Operators only."
+    )
     reliability: Annotated[float, Field(ge=0, le=1)] | None = Field(None, description="Operators only.")
-    capacity: Annotated[int, Field(ge=0, le=1000)] = 1
+    capacity: Annotated[int, Field(ge=0, le=1000), Integral] = 1
     is_remote: bool = True
     location: Annotated[str, StringConstraints(max_length=100)] | None = None
     time_zone: Annotated[str, StringConstraints(max_length=64)] | None = None
@@ -148,7 +205,7 @@ class BidOut(BaseModel):
 
 
 class RatingIn(Strict):
-    stars: Annotated[int, Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")]
+    stars: Annotated[int, Field(ge=1, le=5, description="1 (poor) to 5 (excellent)."), Integral]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
 
@@ -162,7 +219,7 @@ class RatingOut(BaseModel):
 
 
 class AllocationIn(Strict):
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    seed: Seed | None = None
     use_bids: bool | None = Field(None, description="Only bidders are candidates; default: if any open task has bids.")
     background: bool | None = Field(None, description="Run as a background job; default: when the batch is large.")
     policy_version: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
@@ -198,20 +255,55 @@ class AssignmentOut(BaseModel):
     price_usd: float | None
 
 
+class _Page(BaseModel):
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
+class TaskPage(_Page):
+    items: list[TaskOut]
+
+
+class WorkerPage(_Page):
+    items: list[WorkerOut]
+
+
+class AssignmentPage(_Page):
+    items: list[AssignmentOut]
+
+
+class ConsentOut(BaseModel):
+    worker_id: str
+    terms: str
+    given_at: datetime
+    revoked_at: datetime | None
+
+
+class TransparencyOut(BaseModel):
+    policy_version: str
+    weights: dict[str, float]
+    statement: str
+
+
 class AuditIn(Strict):
-    groups: list[GroupName] = Field(min_length=1, max_length=4)
+    groups: Annotated[list[GroupName], AfterValidator(_each_once)] = Field(
+        min_length=1, max_length=4, json_schema_extra={"uniqueItems": True}
+    )
     intersect: bool = False
     run_id: Id | None = None
-    since: AwareDatetime | None = Field(None, description="With a time zone, e.g. 2026-01-01T00:00:00Z.")
-    until: AwareDatetime | None = None
+    since: Annotated[AwareDatetime, Field(strict=False)] | None = Field(
+        None, description="With a time zone, e.g. 2026-01-01T00:00:00Z."
+    )
+    until: Annotated[AwareDatetime, Field(strict=False)] | None = None
     count: Literal["people", "decisions"] = "people"
-    min_n: Annotated[int, Field(ge=1, le=100_000)] = 30
-    suppress_below: Annotated[int, Field(ge=5, le=100_000)] = Field(
+    min_n: Annotated[int, Field(ge=1, le=100_000), Integral] = 30
+    suppress_below: Annotated[int, Field(ge=5, le=100_000), Integral] = Field(
         10, description="Groups with fewer workers than this are merged into 'not disclosed' (at least 5)."
     )
     exclude_small: bool = False
-    n_bootstrap: Annotated[int, Field(ge=0, le=2000)] = 200
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    n_bootstrap: Annotated[int, Field(ge=0, le=2000), Integral] = 200
+    seed: Seed | None = None
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
@@ -225,12 +317,15 @@ class PolicyFairnessIn(Strict):
     """Fairness options; a field left out keeps the active policy's value."""
 
     attribute: GroupName | None = Field(None, description="Group parity on this worker attribute; null turns it off.")
-    min_impact_ratio: float | None = Field(
+    min_impact_ratio: Annotated[float, Field(gt=0, le=1)] | None = Field(
         None, description="Every group's selection rate at least this times the top's."
     )
-    min_group_share: float | None = Field(
+    min_group_share: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None, description="Groups under this share of candidates are not constrained."
     )
+
+
+WeightName = Literal["skill_match", "price_fit", "rating", "reliability", "experience", "waiting"]
 
 
 class PolicyIn(Strict):
@@ -238,8 +333,8 @@ class PolicyIn(Strict):
 
     version: PolicyVersionId = Field(description="A new, unused version name; runs and decisions record it.")
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
-    weights: dict[str, float] = Field(
-        default_factory=dict, description="Component weights to change (skill_match, price_fit, rating, ...)."
+    weights: dict[WeightName, Annotated[float, Field(ge=0, le=1e6), AfterValidator(_finite)]] = Field(
+        default_factory=dict, description="Component weights to change; the policy's weights must not all be 0."
     )
     mode: Literal["exact", "greedy", "dispatch"] | None = Field(None, description="Solver mode; fairness needs exact.")
     fairness: PolicyFairnessIn | None = None
