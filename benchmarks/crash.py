@@ -148,6 +148,7 @@ def postgres_cluster() -> Iterator[object]:
     spec = importlib.util.spec_from_file_location("_server_conftest", ROOT / "tests" / "server" / "conftest.py")
     assert spec is not None and spec.loader is not None
     conftest = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = conftest  # dataclasses look their module up
     spec.loader.exec_module(conftest)
 
     def unavailable(reason: str):  # type: ignore[no-untyped-def]
