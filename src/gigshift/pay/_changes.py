@@ -487,32 +487,37 @@ def _weekly(
 def _baseline(
     x: np.ndarray, pay: np.ndarray, *, worker: np.ndarray, category: np.ndarray, rounds: int = 4
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rate card, fitted pay and category scales: pay ~ worker scale * category scale * (x @ rates)."""
+    """Rate card, fitted pay and category scales: pay ~ worker scale * category scale * (x @ rates).
+
+    Each round sets the worker scales (mean log ratio of pay to the card over the worker's jobs,
+    less their categories' scales), then the category scales likewise, then refits the rates. The
+    scales' means come from sums per worker and category, so a round passes over the jobs only for
+    the card's log and the weighted fit.
+    """
+    n_cat = category.max() + 1
+    cell = worker * n_cat + category
+    counts = np.bincount(cell, minlength=(worker.max() + 1) * n_cat).reshape(-1, n_cat).astype(float)
+    per_worker, per_cat = np.maximum(counts.sum(axis=1), 1.0), counts.sum(axis=0)
     rates = _least_squares(x, pay)
     rates = np.maximum(rates, 1e-6 * max(rates.max(), 1e-6))
-    s_worker = np.ones(worker.max() + 1)
-    s_cat = np.ones(category.max() + 1)
+    log_worker, log_cat = np.zeros(counts.shape[0]), np.zeros(n_cat)
     log_pay = np.log(pay)
     for _ in range(rounds):
-        card = x @ rates
-        log_ratio = log_pay - np.log(np.maximum(card, 1e-12))
-        s_worker = np.exp(_group_mean(log_ratio - np.log(s_cat)[category], worker))
-        s_cat = np.exp(_group_mean(log_ratio - np.log(s_worker)[worker], category))
-        s_cat /= np.exp(np.mean(np.log(s_cat)[category]))
-        scale = s_worker[worker] * s_cat[category]
-        sw = 1.0 / np.maximum(card, 1e-12)  # square root of the weight 1 / card^2: multiplicative noise
-        rates = _least_squares(x * sw[:, None], pay / scale * sw)
+        card = np.maximum(x @ rates, 1e-12)
+        log_ratio = np.bincount(cell, weights=log_pay - np.log(card), minlength=counts.size).reshape(counts.shape)
+        log_worker = (log_ratio.sum(axis=1) - counts @ log_cat) / per_worker
+        log_cat = (log_ratio.sum(axis=0) - counts.T @ log_worker) / np.maximum(per_cat, 1.0)
+        log_cat -= per_cat @ log_cat / per_cat.sum()
+        scale = np.exp(log_worker[:, None] + log_cat[None, :]).ravel()[cell]
+        sw = 1.0 / card  # square root of the weight 1 / card^2: multiplicative noise
+        rates = _least_squares(x * sw[:, None], pay * sw / scale)
         rates = np.maximum(rates, 1e-6 * max(rates.max(), 1e-6))
-    return rates, (x @ rates) * s_worker[worker], s_cat  # fitted pay over its category scale
+    return rates, (x @ rates) * np.exp(log_worker)[worker], np.exp(log_cat)  # fitted pay over its category scale
 
 
 def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least squares through the normal equations: millions of rows, at most three columns (of unit mean)."""
     return np.linalg.lstsq(x.T @ x, x.T @ y, rcond=None)[0]
-
-
-def _group_mean(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    return np.bincount(group, weights=values) / np.maximum(np.bincount(group), 1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -994,30 +999,36 @@ def _fit_mixture(
     on = np.zeros(3, dtype=bool)
     on[list(active)] = True
     var = s**2
-    floor = float(np.median(s))
+    inv_var, log_var = 1.0 / var, np.log(2 * np.pi * var)
+    median_s = float(np.median(s))
+    floor = median_s
     mu = np.array([0.0, min(np.quantile(u, 0.1), -2 * floor), max(np.quantile(u, 0.9), 2 * floor)])
     weight = np.where(on, 1.0 / on.sum(), 0.0)
     kappa, resp, loglik = 1.0, np.zeros((u.size, 3)), -np.inf
-    for _ in range(iterations):  # EM steps, each over all workers at once
-        spread = kappa * var[:, None]
-        with np.errstate(divide="ignore"):
-            log_p = np.log(weight) - 0.5 * (np.log(2 * np.pi * spread) + (u[:, None] - mu) ** 2 / spread)
-        top = log_p.max(axis=1, keepdims=True)
-        resp = np.exp(log_p - top)
-        total = resp.sum(axis=1, keepdims=True)
-        loglik = float((top[:, 0] + np.log(total[:, 0])).sum())
-        resp /= total
-        weight = resp.mean(axis=0)
-        prec = resp / var[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for _ in range(iterations):  # EM steps, each over all workers at once, until nothing moves
+            log_p = np.log(weight) - 0.5 * (
+                np.log(kappa) + log_var[:, None] + (u[:, None] - mu) ** 2 * inv_var[:, None] / kappa
+            )
+            top = log_p.max(axis=1, keepdims=True)
+            resp = np.exp(log_p - top)
+            total = resp.sum(axis=1, keepdims=True)
+            loglik = float((top[:, 0] + np.log(total[:, 0])).sum())
+            resp /= total
+            before = (weight, mu.copy(), kappa)
+            weight = resp.mean(axis=0)
+            prec = resp * inv_var[:, None]
             means = (prec * u[:, None]).sum(axis=0) / prec.sum(axis=0)
-        if weight[0] >= 0.05 and np.isfinite(means[0]):  # a normal prior N(0, common_sd^2) holds it near 0
-            data = float(prec[:, 0].sum()) / kappa
-            mu[0] = float(np.clip(means[0] * data / (data + common_sd**-2), -3 * common_sd, 3 * common_sd))
-        floor = float(np.median(s)) * np.sqrt(kappa)
-        mu[1] = min(means[1], mu[0] - floor) if np.isfinite(means[1]) else mu[1]
-        mu[2] = max(means[2], mu[0] + floor) if np.isfinite(means[2]) else mu[2]
-        kappa = float(np.clip((resp * (u[:, None] - mu) ** 2 / var[:, None]).sum() / u.size, 1.0, 16.0))
+            if weight[0] >= 0.05 and np.isfinite(means[0]):  # a normal prior N(0, common_sd^2) holds it near 0
+                data = float(prec[:, 0].sum()) / kappa
+                mu[0] = float(np.clip(means[0] * data / (data + common_sd**-2), -3 * common_sd, 3 * common_sd))
+            floor = median_s * np.sqrt(kappa)
+            mu[1] = min(means[1], mu[0] - floor) if np.isfinite(means[1]) else mu[1]
+            mu[2] = max(means[2], mu[0] + floor) if np.isfinite(means[2]) else mu[2]
+            kappa = float(np.clip((resp * (u[:, None] - mu) ** 2 * inv_var[:, None]).sum() / u.size, 1.0, 16.0))
+            moved = max(np.abs(weight - before[0]).max(), np.abs(mu - before[1]).max(), abs(kappa - before[2]))
+            if moved < 1e-13:  # converged to rounding: further steps change nothing that is reported
+                break
     return weight, mu, resp, kappa, loglik - 0.5 * (mu[0] / common_sd) ** 2, active
 
 

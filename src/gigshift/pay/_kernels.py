@@ -24,6 +24,7 @@ def scan_sums(
     n_rates: int,
     k: int,
     min_jobs: float,
+    block: int = 256,
 ) -> np.ndarray:  # pragma: no cover - compiled; checked against the NumPy reference in tests/pay/test_changes.py
     """Sums over workers of ``w``, ``w g``, ``w g^2`` and the count of workers, per order, rate and date.
 
@@ -34,39 +35,50 @@ def scan_sums(
     n_orders, n_weeks = orders.shape
     m, n_workers = series.shape[1], series.shape[2]
     out = np.zeros((n_orders, n_rates, max(n_weeks - 1, 0), 4))
+    third = 1.0 if k == 3 else 0.0  # k is 2 or 3, written out so that the loop over workers is innermost
     for p in prange(n_orders):
-        before = np.zeros((m, n_workers))
-        for pos in range(n_weeks - 1):
-            before += series[orders[p, pos]]
-            for r in range(n_rates):
-                base = r * (k + 2)
-                sw, swg, swg2, count = 0.0, 0.0, 0.0, 0.0
-                for w in range(n_workers):  # branch-free, so that the compiler can use vector instructions
-                    n_before = before[m - 1, w]
-                    n_after = total[m - 1, w] - n_before
-                    zz = total[base, w] - before[base, w]
-                    zmz = zz
-                    for i in range(k):
-                        v = total[base + 1 + i, w] - before[base + 1 + i, w]
-                        zmz -= v * v
-                    zmy = total[base + k + 1, w] - before[base + k + 1, w]
-                    gap = rss[w] * zmz - zmy * zmy  # the residual variance's numerator, times zmz
-                    ok = (
-                        (n_before >= min_jobs)
-                        & (n_after >= min_jobs)
-                        & (dof[w] > 0.0)
-                        & (zmz > 1e-9 * max(zz, 1e-300))
-                        & (gap > 0.0)
-                        & (gap < np.inf)
-                    )
-                    f = (dof[w] if ok else 0.0) / (gap if ok else 1.0)
-                    fz = f * zmz
-                    sw += fz * zmz
-                    swg += fz * zmy
-                    swg2 += f * zmy * zmy
-                    count += 1.0 if ok else 0.0
-                out[p, r, pos, 0] = sw
-                out[p, r, pos, 1] = swg
-                out[p, r, pos, 2] = swg2
-                out[p, r, pos, 3] = count
+        for lo in range(0, n_workers, block):  # a block of workers at a time: their sums stay in cache
+            size = min(block, n_workers - lo)
+            before = np.zeros((m, size))
+            for pos in range(n_weeks - 1):
+                before += series[orders[p, pos], :, lo : lo + size]
+                n_b, n_t = before[m - 1], total[m - 1]
+                for r in range(n_rates):
+                    base = r * (k + 2)
+                    # whole rows, indexed alike, so that the loop over workers runs on vector instructions
+                    zz_b, zz_t = before[base], total[base]
+                    v0_b, v0_t = before[base + 1], total[base + 1]
+                    v1_b, v1_t = before[base + 2], total[base + 2]
+                    v2_b, v2_t = before[base + 3], total[base + 3]
+                    y_b, y_t = before[base + k + 1], total[base + k + 1]
+                    sw, swg, swg2, count = 0.0, 0.0, 0.0, 0.0
+                    for w in range(size):
+                        i = lo + w
+                        n_before = n_b[w]
+                        n_after = n_t[i] - n_before
+                        zz = zz_t[i] - zz_b[w]
+                        v0 = v0_t[i] - v0_b[w]
+                        v1 = v1_t[i] - v1_b[w]
+                        v2 = (v2_t[i] - v2_b[w]) * third  # k = 2: the residual, times 0
+                        zmz = zz - v0 * v0 - v1 * v1 - v2 * v2
+                        zmy = y_t[i] - y_b[w]
+                        gap = rss[i] * zmz - zmy * zmy  # the residual variance's numerator, times zmz
+                        ok = (
+                            (n_before >= min_jobs)
+                            & (n_after >= min_jobs)
+                            & (dof[i] > 0.0)
+                            & (zmz > 1e-9 * max(zz, 1e-300))
+                            & (gap > 0.0)
+                            & (gap < np.inf)
+                        )
+                        f = (dof[i] if ok else 0.0) / (gap if ok else 1.0)
+                        fz = f * zmz
+                        sw += fz * zmz
+                        swg += fz * zmy
+                        swg2 += f * zmy * zmy
+                        count += 1.0 if ok else 0.0
+                    out[p, r, pos, 0] += sw
+                    out[p, r, pos, 1] += swg
+                    out[p, r, pos, 2] += swg2
+                    out[p, r, pos, 3] += count
     return out
