@@ -304,3 +304,42 @@ def test_a_background_run_executes_on_dask_when_configured(sqlite_api, monkeypat
     finally:
         _allocations.close_dask_clients()
         cluster.close()
+
+
+def test_a_takeover_waits_for_a_stalled_predecessor_rather_than_skip_its_tasks(api):
+    """PostgreSQL: a process that stalled (not died) still locks the open tasks; the takeover must not run
+    without them (SKIP LOCKED would complete the run on nothing), but wait until the stalled one lets go."""
+    if api.backend != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; on SQLite a run holds no lock while it computes")
+    engine = api.app.state.engine
+    n_open = _state(api)["open"]
+    wanted = request_run(
+        engine, actor=_operator(api), body=AllocationIn(seed=3), idempotency_key="stalled", background_threshold=10**9
+    )
+    with transaction(engine, write=True) as session:  # attempt 1 claimed it, then stopped beating
+        run = session.get(AllocationRun, wanted.run_id)
+        run.status, run.n_attempts = "running", 1
+        run.heartbeat_at = run.created_at - timedelta(minutes=5)
+    stalled = engine.connect()
+    stalled.begin()
+    locked = stalled.execute(sa.text("SELECT task_id FROM tasks WHERE status = 'open' FOR NO KEY UPDATE")).all()
+    assert len(locked) == n_open > 0
+    takeover = threading.Thread(target=execute_run, args=(engine, wanted.run_id))
+    takeover.start()
+    try:
+        deadline = time.monotonic() + 30
+        with engine.connect() as conn:  # the takeover is waiting for the stalled attempt's row locks
+            while not conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            ).scalar_one():
+                assert takeover.is_alive() and time.monotonic() < deadline, "the takeover did not wait"
+                time.sleep(0.05)
+    finally:
+        stalled.rollback()  # the stalled attempt finds itself superseded and rolls back
+        stalled.close()
+        takeover.join(timeout=60)
+    with transaction(engine) as session:
+        run = session.get(AllocationRun, wanted.run_id)
+        assert (run.status, run.n_attempts, run.n_tasks) == ("completed", 2, n_open)
+        assert run.n_assigned > 0
+    assert _state(api)["open"] == n_open - run.n_assigned

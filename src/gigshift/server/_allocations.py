@@ -9,7 +9,8 @@ explanations in one transaction. Three things keep a task from being assigned tw
    checks that every row changed, else the whole transaction rolls back (and the run retries on
    the tasks still open);
 3. on PostgreSQL the run locks the open tasks it reads (``SELECT ... FOR NO KEY UPDATE SKIP LOCKED``) for
-   its whole transaction, so concurrent runs partition the open tasks between them. SQLite has one
+   its whole transaction, so concurrent runs partition the open tasks between them (a takeover waits
+   for those locks instead: its predecessor may have stalled rather than died). SQLite has one
    writer at a time; there the run computes on a snapshot and takes the write lock only to write.
 
 A run executing sends a heartbeat every few seconds; a run whose heartbeat has stopped (its
@@ -36,6 +37,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import polars as pl
 import sqlalchemy as sa
@@ -366,7 +368,11 @@ def _execute(engine: Engine, run_id: str, attempt: int) -> None:
         # One transaction holds row locks on the open tasks it read, from reading to writing.
         with transaction(engine) as session:
             progress("load")
-            inputs = clock("load", _load, session, run, policy, lock=True)
+            # A takeover waits for the rows its predecessor may still lock (a process that stalled rather
+            # than died): skipping them would complete the run without those tasks. The predecessor, once
+            # it finds itself superseded, rolls back and releases them.
+            lock = "wait" if attempt > 1 else "skip"
+            inputs = clock("load", _load, session, run, policy, lock=lock)
             result = clock("engine", _allocate, inputs, run, policy, progress)
             progress("write")
             clock("write", _write, session, run, attempt, inputs, result)
@@ -377,7 +383,7 @@ def _execute(engine: Engine, run_id: str, attempt: int) -> None:
     for _try in range(MAX_ATTEMPTS):
         progress("load")
         with transaction(engine) as session:  # a consistent snapshot; no lock held while computing
-            inputs = clock("load", _load, session, run, policy, lock=False)
+            inputs = clock("load", _load, session, run, policy, lock=None)
         result = clock("engine", _allocate, inputs, run, policy, progress)
         progress("write")
         try:
@@ -452,7 +458,7 @@ def _frame(session: Session, query: sa.Select, schema: dict[str, pl.DataType]) -
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _load(session: Session, run: AllocationRun, policy, *, lock: bool) -> _Inputs:  # type: ignore[no-untyped-def]
+def _load(session: Session, run: AllocationRun, policy, *, lock: Literal["skip", "wait"] | None) -> _Inputs:  # type: ignore[no-untyped-def]
     from gigshift.market import SCHEMAS
 
     org = run.organisation_id
@@ -472,8 +478,8 @@ def _load(session: Session, run: AllocationRun, policy, *, lock: bool) -> _Input
         .where(Task.organisation_id == org, Task.status == "open")
         .order_by(Task.task_id)
     )
-    if lock:  # FOR NO KEY UPDATE: bids and assignments may still reference these rows meanwhile
-        task_query = task_query.with_for_update(skip_locked=True, key_share=True, of=Task)
+    if lock is not None:  # FOR NO KEY UPDATE: bids and assignments may still reference these rows meanwhile
+        task_query = task_query.with_for_update(skip_locked=lock == "skip", key_share=True, of=Task)
     task_schema = {**SCHEMAS["tasks"], "required_skills": pl.String}
     tasks = _frame(session, task_query, task_schema).with_columns(_json_list("required_skills"))
     worker_query = sa.select(
