@@ -204,3 +204,112 @@ def test_keyboard_reaches_the_login_form(browser, server):
     page.keyboard.press("Enter")
     page.wait_for_url("**/operator")
     context.close()
+
+
+def test_worker_leaves_and_rejoins_the_pay_pool_and_bids(browser, server):
+    base, emails, seed = server
+    context, page = _page(browser)
+    _login(page, base, emails["worker"])
+    page.get_by_role("link", name="Pay pool", exact=True).click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Your paid jobs are in the pool").is_visible()
+    assert page.get_by_role("heading", name="What revoking does").is_visible()
+    _shot(page, "worker-pay-pool")
+    page.get_by_role("button", name="Revoke my consent").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Your paid jobs are not in the pool").is_visible()
+    _shot(page, "worker-pay-pool-revoked")
+    page.get_by_role("button", name="Join the pay pool").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("You joined the pay pool.").is_visible()
+    page.get_by_role("link", name="My work").click()
+    page.wait_for_load_state()
+    title = seed.open_task_id  # the seeded open task has no title
+    page.get_by_label(f"Your price (USD) for {title}").fill("180")
+    page.get_by_label("Note to the client (optional)").first.fill("Native speaker, can start tomorrow")
+    page.get_by_role("button", name=f"Bid on {title}").click()
+    page.wait_for_load_state()
+    assert page.get_by_text(f"Your bid on task {title} is in.").is_visible()
+    assert page.get_by_text("You bid $180.00").is_visible()
+    _shot(page, "worker-bid")
+    assert page.problems == []
+    context.close()
+
+
+def test_client_rates_the_work_and_the_worker_sees_it(browser, server):
+    base, emails, seed = server
+    context, page = _page(browser)
+    _login(page, base, emails["client"])
+    # the client's task that the seeded run gave to the worker login, from the "Assigned to" column
+    row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=seed.worker_id, exact=True)).first
+    row.get_by_role("link").click()
+    page.wait_for_load_state()
+    page.get_by_label("4 stars").check()
+    page.get_by_label("Comment (optional, the worker sees it)").fill("Careful work, delivered early")
+    page.get_by_role("button", name="Save rating").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("your rating is saved").is_visible()
+    _shot(page, "client-rated")
+    worker_context, worker = _page(browser)
+    _login(worker, base, emails["worker"])
+    assert worker.get_by_text("Careful work, delivered early").is_visible()
+    worker.get_by_role("heading", name="Ratings of my work").scroll_into_view_if_needed()
+    _shot(worker, "worker-sees-rating")
+    assert page.problems == [] and worker.problems == []
+    worker_context.close()
+    context.close()
+
+
+def test_operator_creates_activates_and_runs_a_policy_version(browser, server):
+    base, emails, _seed = server
+    context, page = _page(browser)
+    _login(page, base, emails["operator"])
+    page.get_by_role("link", name="Policies").first.click()
+    page.wait_for_load_state()
+    page.get_by_label("Version name").fill("2026.2-more-waiting")
+    page.get_by_label("waiting", exact=True).fill("0.3")
+    page.get_by_label("Minimum impact ratio").fill("0.7")  # parity stays off: the few open tasks could not meet it
+    page.get_by_label("Activate it now").check()
+    page.get_by_role("button", name="Store new version").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Version 2026.2-more-waiting is now the active policy.").is_visible()
+    _shot(page, "operator-policies")
+    page.get_by_role("button", name="Activate default-2026.1").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Version default-2026.1 is now the active policy.").is_visible()
+    page.get_by_role("link", name="Allocation").first.click()
+    page.wait_for_load_state()
+    runs = page.get_by_role("region", name="Recent runs").locator("tbody tr")
+    before = runs.count()
+    page.get_by_label("Policy version").select_option("2026.2-more-waiting")
+    fields = ("csrf_token", "idempotency_key", "policy_version", "seed")
+    sent = {n: page.locator(f'form[action="/operator/allocations"] [name="{n}"]').input_value() for n in fields}
+    first = context.request.post(f"{base}/operator/allocations", form=sent)  # a submit whose answer was slow...
+    page.get_by_role("button", name="Allocate open tasks").click()  # ...so the user presses the button again
+    page.wait_for_url("**/operator/allocations/*")
+    assert first.ok and page.url == first.url
+    page.get_by_text("completed", exact=True).wait_for(timeout=60_000)
+    assert page.get_by_text("2026.2-more-waiting", exact=True).first.is_visible()
+    _shot(page, "operator-run-with-version")
+    page.goto(f"{base}/operator")
+    assert runs.count() == before + 1  # the form's idempotency key made the second submit a replay
+    assert page.problems == []
+    context.close()
+
+
+def test_operator_fairness_over_time_on_a_phone(browser, server):
+    base, emails, _seed = server
+    context, page = _page(browser, phone=True)
+    _login(page, base, emails["operator"])
+    page.goto(f"{base}/operator/fairness")
+    assert page.get_by_role("img", name="Impact ratio by sex, per run").is_visible()
+    assert page.get_by_role("table").is_visible()
+    _shot(page, "operator-fairness-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    context2, desktop = _page(browser)
+    _login(desktop, base, emails["operator"])
+    desktop.goto(f"{base}/operator/fairness")
+    _shot(desktop, "operator-fairness")
+    assert page.problems == [] and desktop.problems == []
+    context2.close()
+    context.close()

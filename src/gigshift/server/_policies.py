@@ -100,8 +100,8 @@ def create_policy(session: Session, *, actor, body) -> dict[str, Any]:  # type: 
     base = active_policy(session, actor.organisation_id)
     data = base.to_dict()
     data["version"] = body.version
-    if body.description is not None:
-        data["description"] = body.description
+    # The base's description would describe another policy; a new version says where it came from.
+    data["description"] = body.description or f"Made from {base.version}."
     data["weights"] = {**data["weights"], **body.weights}
     if body.mode is not None:
         data["solver"] = {"mode": body.mode}
