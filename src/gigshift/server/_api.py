@@ -47,6 +47,7 @@ from gigshift.server._schemas import (
     PolicyList,
     PolicyOut,
     RatingIn,
+    RatingList,
     RatingOut,
     RunAccepted,
     RunOut,
@@ -334,11 +335,14 @@ def worker_statement(
     return _pay.worker_statement(session, actor=actor, worker_id=worker_id, k=k)
 
 
-@api.get("/workers/{worker_id}/ratings", summary="Clients' ratings of the worker's work, newest first")
-def worker_ratings(worker_id: str, actor: Caller, session: Db, limit: Limit = 100) -> dict[str, object]:
+@api.get(
+    "/workers/{worker_id}/ratings",
+    response_model=RatingList,
+    summary="Clients' ratings of the worker's work, newest first",
+)
+def worker_ratings(worker_id: str, actor: Caller, session: Db, limit: Limit = 100) -> RatingList:
     _store.worker_in_org(session, actor, worker_id)
-    items = [rating_out(r).model_dump(mode="json") for r in _store.ratings_of(session, worker_id, limit=limit)]
-    return page(items, limit=limit, offset=0)
+    return RatingList(items=[rating_out(r) for r in _store.ratings_of(session, worker_id, limit=limit)])
 
 
 def _consent_out(consent) -> dict[str, object]:  # type: ignore[no-untyped-def]

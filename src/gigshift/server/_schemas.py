@@ -273,6 +273,10 @@ class AssignmentPage(_Page):
     items: list[AssignmentOut]
 
 
+class RatingList(BaseModel):
+    items: list[RatingOut] = Field(description="Newest first, at most `limit`.")
+
+
 class ConsentOut(BaseModel):
     worker_id: str
     terms: str
