@@ -241,6 +241,14 @@ def test_worker_revokes_and_rejoins_the_pay_pool(sqlite_api):
     assert "in force" in joined.text  # the history lists both consents
     forged = sqlite_api.client.post("/worker/pay-pool/revoke", data={"csrf_token": "0" * 64})
     assert forged.status_code == 403 and _rows(sqlite_api, query, w=worker_id) == [(False,), (True,)]
+    # the pages act on the worker's own consent only; naming another worker is refused
+    other = sqlite_api.seed.other_worker_id
+    assert sqlite_api.client.get("/worker/pay-pool", params={"worker_id": other}).status_code == 403
+    refused = sqlite_api.client.post("/worker/pay-pool/revoke", params={"worker_id": other}, data={"csrf_token": token})
+    assert refused.status_code == 403
+    assert _rows(
+        sqlite_api, "SELECT count(*) FROM pay_pool_consents WHERE worker_id = :w AND revoked_at IS NULL", w=other
+    ) == [(1,)]
 
 
 def test_worker_bids_on_an_open_task_with_a_note(sqlite_api):

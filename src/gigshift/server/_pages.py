@@ -611,7 +611,7 @@ DASHES = ("", "7 4", "2 4", "9 3 2 3")
 
 def _trend(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Coordinates of an impact-ratio-per-run line chart (drawn as SVG by the template: no script)."""
-    left, top, width, height = 56, 16, 560, 220
+    left, top, width, height = 48, 14, 380, 200  # narrow, so that labels stay legible when a phone scales it down
     step = width / max(len(runs) - 1, 1)
     categories = sorted({g["category"] for r in runs for g in r["groups"]})
     series = []
