@@ -26,7 +26,7 @@ The uninterrupted run is executed in this process, timed by stage (load, engine,
 ``--baseline REV`` the allocation module of git revision REV runs on a third copy for comparison.
 
 Run: ``python benchmarks/crash.py [--db sqlite|postgresql] [--kill-at load,solve,write] [--tasks 10000]
-[--workers 2500] [--seed 1] [--baseline REV]``. PostgreSQL starts a throwaway cluster from the
+[--workers 2500] [--seed 1] [--no-bids] [--baseline REV]``. PostgreSQL starts a throwaway cluster from the
 installed server binaries, as the tests do (``tests/server/conftest.py``).
 """
 
@@ -494,6 +494,9 @@ def main() -> None:
     parser.add_argument("--stale-after", type=float, default=4.0, help="GIGSHIFT_STALE_AFTER_S for the servers")
     parser.add_argument("--kill-delay", type=float, default=0.05, help="seconds into the stage before SIGKILL")
     parser.add_argument("--baseline", default=None, help="git revision whose allocation module to time as well")
+    parser.add_argument(
+        "--no-bids", action="store_true", help="every matching worker is a candidate, not only bidders (more edges)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (databases, server logs)")
     args = parser.parse_args()
     kill_at = [s.strip() for s in args.kill_at.split(",") if s.strip()]
@@ -504,7 +507,7 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="gigshift-crash-"))
     load_before = load_average()
-    body = {"seed": args.seed, "background": True}
+    body = {"seed": args.seed, "background": True, **({"use_bids": False} if args.no_bids else {})}
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(postgres_cluster()) if args.db == "postgresql" else None
         dbs = Databases(args.db, folder, cluster)
@@ -568,7 +571,9 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
     print(f"## Crash safety of a {args.tasks:,}-task allocation run ({args.db})\n")
     print(
-        f"{args.tasks:,} open tasks, {args.workers:,} workers, {seeded['n_bids']:,} bids, seed {args.seed}; "
+        f"{args.tasks:,} open tasks, {args.workers:,} workers, {seeded['n_bids']:,} bids "
+        f"({'not used: every matching worker is a candidate' if args.no_bids else 'bidders are the candidates'}), "
+        f"seed {args.seed}; "
         f"GIGSHIFT_STALE_AFTER_S={args.stale_after:g}; load average {load_before} before, {load_after} after.\n"
     )
     rows = [

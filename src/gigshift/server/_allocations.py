@@ -37,7 +37,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import polars as pl
 import sqlalchemy as sa
@@ -260,7 +261,7 @@ def _is_background(engine: Engine, run_id: str) -> bool:
 
 
 _dask_lock = threading.Lock()
-_dask_clients: dict[str, object] = {}  # scheduler address -> distributed.Client, one per server process
+_dask_clients: dict[str, Any] = {}  # scheduler address -> distributed.Client, one per server process
 _worker_engines: dict[str, Engine] = {}  # database URL -> engine, one per Dask worker process
 
 
@@ -273,9 +274,13 @@ def _submit_to_dask(address: str, engine: Engine, run_id: str) -> bool:
             client = _dask_clients.get(address)
             if client is None:
                 client = _dask_clients[address] = Client(address, set_as_default=False, timeout=10)
-        url = engine.url.render_as_string(hide_password=False)
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database:  # the worker's working folder may differ
+            url = url.set(database=str(Path(url.database).expanduser().resolve()))
         key = f"gigshift-allocation-{run_id}-{uuid.uuid4().hex[:8]}"  # a retry is a new task, not a cached result
-        fire_and_forget(client.submit(_execute_on_worker, url, run_id, key=key, pure=False))  # type: ignore[attr-defined]
+        fire_and_forget(
+            client.submit(_execute_on_worker, url.render_as_string(hide_password=False), run_id, key=key, pure=False)
+        )
     except (ImportError, OSError, TimeoutError):
         log.warning("allocation run %s: Dask scheduler %s unavailable; running here", run_id, address, exc_info=True)
         return False
@@ -300,7 +305,7 @@ def close_dask_clients() -> None:
         clients = list(_dask_clients.values())
         _dask_clients.clear()
     for client in clients:
-        client.close()  # type: ignore[attr-defined]
+        client.close()
 
 
 def _claim(engine: Engine, run_id: str) -> int | None:
