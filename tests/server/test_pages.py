@@ -429,3 +429,37 @@ def test_operator_sees_impact_ratios_per_run_with_small_groups_hidden(sqlite_api
     for params, message in (({"attribute": "shoe_size"}, "attribute"), ({"suppress_below": "2"}, "suppress_below")):
         bad = sqlite_api.client.get("/operator/fairness", params=params)
         assert bad.status_code == 422 and message in bad.text
+
+
+def test_worker_sees_a_price_range_from_the_platforms_winning_bids(sqlite_api):
+    seed = sqlite_api.seed
+    _login(sqlite_api, "worker")
+    first = sqlite_api.client.get("/worker/advice")
+    assert first.status_code == 200 and "My price range" in first.text
+    assert "too little data" in first.text  # the small demo market has few winners per category
+    # plant 40 winners in the worker's category at hourly rates spread evenly over 20..30 USD
+    category = sqlite_api.get(f"/api/v1/workers/{seed.worker_id}", "worker").json()["categories"][0]
+    winners = [r[0] for r in _rows(sqlite_api, "SELECT worker_id FROM workers WHERE hourly_rate_usd IS NOT NULL")]
+    with sqlite_api.app.state.engine.begin() as conn:
+        for i in range(40):
+            task_id, rate = f"t-price-{i}", 20 + 10 * i / 39
+            conn.execute(
+                sa.text(
+                    "INSERT INTO tasks (task_id, organisation_id, client_id, category, category_source, "
+                    "required_skills, budget_usd, expected_hours, posted_at, is_remote, status, created_at, "
+                    "updated_at) VALUES (:t, 1, :c, :cat, 'given', '[]', 100, 2, :now, 1, 'assigned', :now, :now)"
+                ),
+                {"t": task_id, "c": seed.client_id, "cat": category, "now": "2026-11-01 00:00:00"},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO assignments (run_id, task_id, worker_id, score, price_usd, created_at) "
+                    "VALUES (:r, :t, :w, 0.5, :p, :now)"
+                ),
+                {"r": seed.run_id, "t": task_id, "w": winners[i % len(winners)], "p": 2 * rate, "now": "2026-11-01"},
+            )
+    page = sqlite_api.client.get("/worker/advice").text
+    found = re.search(r"\$([0-9.]+) – \$([0-9.]+) <span class=\"muted\">an hour; median \$([0-9.]+)", page)
+    assert found, page[page.find("My price range") :][:800]
+    low, high, median = (float(x) for x in found.groups())
+    assert 19 <= low < median < high <= 31 and 23 <= median <= 27, (low, median, high)

@@ -31,7 +31,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from gigshift._errors import GigshiftError
-from gigshift.server import _allocations, _api, _audits, _pay, _policies
+from gigshift.server import _advice, _allocations, _api, _audits, _pay, _policies, _store
 from gigshift.server._models import AllocationRun, AuditReport, Bid, PayPoolConsent, Rating, Task, Worker
 from gigshift.server._roles import Actor, get_session, resolve_actor
 from gigshift.server._schemas import AllocationIn, AuditIn, BidIn, PolicyIn, RatingIn, TaskIn
@@ -344,8 +344,20 @@ def worker_why(request: Request, actor: Viewer, session: Db, task_id: str | None
 @pages.get("/worker/advice")
 def worker_advice(request: Request, actor: Viewer, session: Db) -> Response:
     advice, missing = _optional(_api.worker_advice, actor.worker_id, actor, session, category=None, top=5)
+    pricing = None
+    if advice is not None:
+        worker = _store.worker_in_org(session, actor, actor.worker_id or "")
+        pricing = _advice.price_range(
+            session, organisation_id=actor.organisation_id, worker=worker, category=advice["category"]
+        )
     return render(
-        request, "advice.html", actor=actor, title="My AI exposure and career paths", advice=advice, missing=missing
+        request,
+        "advice.html",
+        actor=actor,
+        title="My AI exposure, career paths and price",
+        advice=advice,
+        missing=missing,
+        pricing=pricing,
     )
 
 
