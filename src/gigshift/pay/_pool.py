@@ -48,7 +48,7 @@ def _write_atomic(frame: pl.DataFrame, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        frame.write_parquet(tmp)
+        frame.write_parquet(tmp, compression="lz4")  # writes and reads about twice as fast as zstd; files ~40% larger
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
