@@ -30,8 +30,13 @@ def serve_command(
     demo: bool = typer.Option(
         False, "--demo", help="Load a synthetic market with one login per role and print the logins (development)."
     ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Server processes; the app keeps no state, so they share the database."
+    ),
 ) -> None:
     """Serve the REST API (/api/v1, described by /openapi.json) on a migrated database."""
+    import os
+
     import uvicorn
 
     from gigshift.server import create_app, load_demo
@@ -49,7 +54,19 @@ def serve_command(
                 out.print(line, highlight=False, soft_wrap=True)
         app = create_app(db, dev=demo)
     err.print(f"gigshift serving {shown} on http://{host}:{port} (API under /api/v1)", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, server_header=False)
+    options = {"host": host, "port": port, "log_level": "info", "proxy_headers": True, "server_header": False}
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return
+    from gigshift.server._db import ENV_DATABASE_URL, resolve_url
+    from gigshift.server._security import ENV_SECRET_KEY
+
+    # Each process builds its app from the environment: the same database, and the signing key checked (or,
+    # with --demo, generated) above, so that a token from one process is good in all.
+    os.environ[ENV_DATABASE_URL] = resolve_url(db)
+    os.environ[ENV_SECRET_KEY] = app.state.secret_key
+    app.state.engine.dispose()
+    uvicorn.run("gigshift.server._app:from_environment", factory=True, workers=workers, **options)
 
 
 @db_app.command("upgrade")

@@ -22,6 +22,9 @@ from gigshift._errors import GigshiftError
 DEFAULT_DATABASE_URL = "sqlite:///gigshift.db"
 ENV_DATABASE_URL = "GIGSHIFT_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Connections per process: as many as the threads that serve requests (AnyIO's default 40), so that a
+#: burst queues for the database and not for a connection (which times out with a 500 after 30 s).
+POOL_SIZE, POOL_OVERFLOW = 20, 30
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -58,11 +61,13 @@ def make_engine(url: str | None = None) -> Engine:
             resolved,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             pool_pre_ping=False,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
         )
         _sqlite_events(engine)
         return engine
     try:
-        return sa.create_engine(resolved, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return sa.create_engine(resolved, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     except ModuleNotFoundError as exc:  # the psycopg driver is an extra
         raise GigshiftError(f"PostgreSQL needs its driver: pip install 'gigshift[postgres]' ({exc})") from None
 

@@ -30,6 +30,7 @@ import json
 import os
 import pickle
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -586,6 +587,7 @@ class LookupIndex:
 
 
 _INDEXES: dict[str, LookupIndex] = {}
+_INDEX_LOCK = threading.Lock()
 
 
 def _index_cache_path(backend: str) -> Path:
@@ -607,9 +609,17 @@ def default_index(backend: Backend = "tfidf") -> LookupIndex:
     check_option("backend", backend, Backend, caller="lookup")
     if backend in _INDEXES:
         return _INDEXES[backend]
+    # One thread loads or builds it while the others wait: a service's request threads would otherwise
+    # each build their own at once, and slow the first seconds of a server several times over.
+    with _INDEX_LOCK:
+        if backend not in _INDEXES:
+            _INDEXES[backend] = _load_index(backend)
+    return _INDEXES[backend]
+
+
+def _load_index(backend: Backend) -> LookupIndex:
     if backend == "semantic":  # its vectors are cached by _encode; the model itself loads fresh
-        _INDEXES[backend] = LookupIndex.build(backend=backend)
-        return _INDEXES[backend]
+        return LookupIndex.build(backend=backend)
     path = _index_cache_path(backend)
     index = None
     if path.is_file():
@@ -628,7 +638,6 @@ def default_index(backend: Backend = "tfidf") -> LookupIndex:
             os.replace(tmp, path)
         except OSError:  # a read-only cache directory only costs speed
             pass
-    _INDEXES[backend] = index
     return index
 
 
