@@ -509,6 +509,8 @@ def main() -> None:
     load_before = load_average()
     body = {"seed": args.seed, "background": True, **({"use_bids": False} if args.no_bids else {})}
     with contextlib.ExitStack() as stack:
+        if not args.keep:  # also when a scenario fails: each copy of the database is tens of MB
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
         cluster = stack.enter_context(postgres_cluster()) if args.db == "postgresql" else None
         dbs = Databases(args.db, folder, cluster)
         start = time.perf_counter()
@@ -567,8 +569,6 @@ def main() -> None:
             outcomes.append((outcome, reference))
             print(f"kill at {stage}: done; load average {load_average()}", file=sys.stderr)
         load_after = load_average()
-        if not args.keep:
-            shutil.rmtree(folder, ignore_errors=True)
     print(f"## Crash safety of a {args.tasks:,}-task allocation run ({args.db})\n")
     print(
         f"{args.tasks:,} open tasks, {args.workers:,} workers, {seeded['n_bids']:,} bids "
