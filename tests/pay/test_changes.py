@@ -238,3 +238,22 @@ def test_the_compiled_scan_matches_the_reference_at_every_order():
             expected = np.where(part.n_valid >= 11, part.q_norm + part.z**2, -np.inf)
             np.testing.assert_allclose(stats[i, j], expected, rtol=1e-9, atol=1e-9)
     assert np.isfinite(stats).any() and stats[0].max() > stats[1:].max()  # the planted cut beats every shuffle
+
+
+def test_the_interval_refits_who_was_cut_on_each_resample():
+    from gigshift.pay._changes import _mixture, _refit_mixture
+
+    rng = np.random.default_rng(0)
+    n = 500
+    s = rng.uniform(0.02, 0.05, n)
+    u = np.where(rng.random(n) < 0.4, -0.06, 0.0) + rng.normal(0, s)  # cut and unchanged overlap: noisy workers
+    weight, mu, resp, kappa = _mixture(u, s, common_sd=0.005)
+    same = _refit_mixture(u, s, np.arange(n)[None, :], weight=weight, mu=mu, kappa=kappa, common_sd=0.005)
+    np.testing.assert_allclose(same[0], resp, atol=1e-9)  # the whole sample: the fit it started from
+    picks = rng.integers(0, n, (4, n))
+    refit = _refit_mixture(u, s, picks, weight=weight, mu=mu, kappa=kappa, common_sd=0.005)
+    for i, rows in enumerate(picks):  # each resample: as a fit of its own (same parts), not the held weights
+        own_weight, _, own_resp, _ = _mixture(u[rows], s[rows], common_sd=0.005, sides=(1,))
+        np.testing.assert_allclose(refit[i].mean(axis=0), own_weight, atol=0.01)
+        assert np.abs(refit[i] - own_resp).max() < 0.03
+    assert np.ptp(refit.mean(axis=1)[:, 1]) > 0.02  # the share cut varies between resamples

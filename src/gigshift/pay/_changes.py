@@ -69,6 +69,7 @@ _METRICS: tuple[str, ...] = get_args(Metric)
 _MIN_SHARE = 0.05  # a rate below this share of baseline pay is not tested
 _MIN_CHANGE = 0.05  # a rate changing by less with a stronger one is taken for an echo of it
 _Z = 1.959963984540054
+_N_BOOT = 400  # resamples of workers for a change's interval, the mixture fitted to each
 
 POOLED_SCHEMA = {
     "metric": pl.String,
@@ -795,16 +796,16 @@ def _describe(
         effect = float(sum(d * panel.share[c] for c, d in delta.items()))
         effect = effect if abs(effect) > 1e-12 else -1e-12
         u, s = lam[valid][keep] * effect, se[valid][keep] * abs(effect)
-        mix_weight, _, resp, kappa = _mixture(u, s, common_sd=level_sd)
+        mix_weight, mix_mu, resp, kappa = _mixture(u, s, common_sd=level_sd)
         side = 1 if mix_weight[1] >= mix_weight[2] else 2
         lead_all = pooled_all(rates[0])
         direction = 1 if lead_all < 0 else 2  # the pooled change's: the changed workers moved the pool's mean
         if side != direction and abs(lead_all) > 2.0 * noise.get(rates[0], 0.0):
-            mix_weight, _, resp, kappa = _mixture(u, s, common_sd=level_sd, sides=(direction,))
+            mix_weight, mix_mu, resp, kappa = _mixture(u, s, common_sd=level_sd, sides=(direction,))
             side = direction
         elif mix_weight[0] >= 0.05 and _unlike_a_shock(prop, weight, keep, resp[:, 0], resp[:, side], rates[0]):
             side = 3 - side  # the group taken as unchanged moved the lead rate alone: it is the changed one
-            mix_weight, _, resp, kappa = _mixture(u, s, common_sd=level_sd, sides=(side,))
+            mix_weight, mix_mu, resp, kappa = _mixture(u, s, common_sd=level_sd, sides=(side,))
         for_all = everyone or bool(mix_weight[0] < 0.05)
         if for_all:  # everyone changed, in the direction of the pooled change
             side = direction
@@ -823,14 +824,17 @@ def _describe(
     rows = np.flatnonzero(valid)[keep]
     valid = np.zeros_like(valid)
     valid[rows] = True
-    s = s * np.sqrt(kappa)
+    s_fit, s = s, s * np.sqrt(kappa)
     # sizes come from the precise one-parameter shares: lambda * delta_c is worker i's change in rate c
     # against their whole-period rate, which already mixes in part of the change (a share ``f`` of
     # their jobs came after), so against the rate before it is g = lambda delta / (1 - lambda delta f)
     n_after = panel.n[:, tau:].sum(axis=1)[valid]
     after_share = n_after / np.maximum(panel.n.sum(axis=1)[valid], 1)
-    picks = rng.integers(0, u.size, (1000, u.size))  # resample workers, responsibilities held
+    picks = rng.integers(0, u.size, (_N_BOOT, u.size))  # resample workers
     unit = np.ones(picks.shape)
+    if not for_all:  # who was cut is itself estimated: the mixture is fitted again to each resample
+        refit = _refit_mixture(u, s_fit, picks, weight=mix_weight, mu=mix_mu, kappa=kappa, common_sd=level_sd)
+        boot_side, boot_zero = refit[..., side], (refit[..., 0] if against else np.zeros(picks.shape))
     pooled, per_worker = {}, {}
     for c, d in delta.items():
         p_c, w_c = prop[c][keep], weight[c][keep]
@@ -843,7 +847,7 @@ def _describe(
             centre_c, all_workers = float(g.mean()) - rate_change, rate_change  # shocks leak into lambda
         else:
             rate_change = float(_did_many(g[None, :], unit[:1], r_side[None, :], r_zero[None, :])[0])
-            boot = _did_many(g[picks], unit, r_side[picks], r_zero[picks])
+            boot = _did_many(g[picks], unit, boot_side, boot_zero)
             centre_c = float((r_zero * g).sum() / r_zero.sum()) if against else 0.0
             all_workers = float(g.mean() - centre_c)
         lo, hi = np.nanquantile(boot, [0.025, 0.975])
@@ -1030,6 +1034,87 @@ def _fit_mixture(
             if moved < 1e-13:  # converged to rounding: further steps change nothing that is reported
                 break
     return weight, mu, resp, kappa, loglik - 0.5 * (mu[0] / common_sd) ** 2, active
+
+
+def _refit_mixture(
+    u: np.ndarray,
+    s: np.ndarray,
+    picks: np.ndarray,
+    *,
+    weight: np.ndarray,
+    mu: np.ndarray,
+    kappa: float,
+    common_sd: float,
+    iterations: int = 30,
+) -> np.ndarray:
+    """:func:`_fit_mixture` again on each resample of workers (rows of ``picks``), all at once: returns the
+    responsibilities (resamples, workers, 3).
+
+    Each fit starts from the whole sample's (``weight``, ``mu``, ``kappa``) with the same parts (those
+    of positive weight), so a resample's fit is a few EM steps away; the steps stop when no resample's
+    parameters move by 1e-9 or after ``iterations``. A resample counts each worker as often as drawn,
+    so the EM sums are sums over the workers weighted by these counts. A worker whose part is certain
+    (responsibility within 1e-9 of 1: their pay effect is many errors from the other parts) keeps it
+    in every resample, and enters the sums through one product of the counts with their fixed terms;
+    only the others are classified again, so that large pools, where most workers are certain, cost
+    little more than a fixed-responsibility bootstrap.
+    """
+    common_sd = max(common_sd, 1e-9)
+    n_boot, n = picks.shape
+    var = s**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fixed = _mixture_resp(u, var, weight, mu, kappa)
+        certain = fixed.max(axis=1) > 1.0 - 1e-9
+        counts = np.bincount((picks + n * np.arange(n_boot)[:, None]).ravel(), minlength=n_boot * n)
+        counts = counts.reshape(n_boot, n).astype(float)
+        # the certain workers' terms of the M-step: r, r / var, r u / var, r u^2 / var for each part
+        terms = (
+            fixed[certain][:, None, :] * np.stack([np.ones(n), 1 / var, u / var, u * u / var])[:, certain].T[..., None]
+        )
+        base = (counts[:, certain] @ terms.reshape(int(certain.sum()), 12)).reshape(n_boot, 4, 3)
+        open_ = np.flatnonzero(~certain)
+        c_open, u_open, var_open = counts[:, open_], u[open_], var[open_]
+        median_s = np.median(s[picks], axis=1)
+        open_terms = np.stack([np.ones(open_.size), 1 / var_open, u_open / var_open, u_open**2 / var_open])
+        w = np.broadcast_to(np.where(weight > 0, weight, 0.0), (n_boot, 3)).copy()
+        m = np.broadcast_to(mu, (n_boot, 3)).copy()
+        k = np.full(n_boot, float(kappa))
+        active = weight > 0
+        resp_open = np.zeros((n_boot, open_.size, 3))
+        for _ in range(iterations):
+            resp_open = _mixture_resp(u_open, var_open, w, m, k)
+            sums = base + np.matmul(open_terms, c_open[..., None] * resp_open)  # counted sums, (resamples, 4, 3)
+            count, prec, first, second = sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3]
+            before = np.concatenate([w, m, k[:, None]], axis=1)
+            w = np.where(active, count / n, 0.0)
+            means = first / prec
+            data = prec[:, 0] / k
+            shifted = np.clip(means[:, 0] * data / (data + common_sd**-2), -3 * common_sd, 3 * common_sd)
+            m[:, 0] = np.where((w[:, 0] >= 0.05) & np.isfinite(means[:, 0]), shifted, m[:, 0])
+            floor = median_s * np.sqrt(k)
+            m[:, 1] = np.where(np.isfinite(means[:, 1]), np.minimum(means[:, 1], m[:, 0] - floor), m[:, 1])
+            m[:, 2] = np.where(np.isfinite(means[:, 2]), np.maximum(means[:, 2], m[:, 0] + floor), m[:, 2])
+            spread = np.where(active, second - 2 * m * first + m * m * prec, 0.0).sum(axis=1)  # sum r (u - mu)^2 / var
+            k = np.clip(spread / n, 1.0, 16.0)
+            moved = np.abs(np.concatenate([w, m, k[:, None]], axis=1) - before)
+            if np.nanmax(moved, initial=0.0) < 1e-9:
+                break
+        resp_open = _mixture_resp(u_open, var_open, w, m, k)
+    out = np.broadcast_to(fixed, (n_boot, n, 3)).copy()
+    out[:, open_] = resp_open
+    return np.take_along_axis(out, picks[..., None], axis=1)
+
+
+def _mixture_resp(u: np.ndarray, var: np.ndarray, weight: np.ndarray, mu: np.ndarray, kappa) -> np.ndarray:
+    """Responsibilities of the mixture's parts for pay effects ``u`` with error variances ``var``: (workers, 3)
+    for one set of parameters, (sets, workers, 3) for rows of ``weight``, ``mu`` and ``kappa``."""
+    weight, mu, kappa = np.asarray(weight), np.asarray(mu), np.asarray(kappa, dtype=float)
+    if weight.ndim == 2:
+        weight, mu, kappa = weight[:, None, :], mu[:, None, :], kappa[:, None, None]
+    spread = kappa * var[..., None]
+    log_p = np.log(weight) - 0.5 * (np.log(2 * np.pi * spread) + (u[..., None] - mu) ** 2 / spread)
+    resp = np.exp(log_p - log_p.max(axis=-1, keepdims=True))
+    return resp / resp.sum(axis=-1, keepdims=True)
 
 
 def _tables(pooled_rows: list[dict], worker_rows: list[pl.DataFrame], *, jobs: pl.DataFrame, by: list[str]):
