@@ -96,7 +96,9 @@ api = APIRouter(
 )
 
 Caller = Annotated[Actor, Depends(authorize)]
-Db = Annotated[Session, Depends(get_session)]
+# Closed as the handler returns, before the response is serialised (which waits for a worker thread):
+# a connection is held only while the handler runs, so a burst of requests cannot empty the pool.
+Db = Annotated[Session, Depends(get_session, scope="function")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")]
 IdParam = Annotated[str, Query(min_length=1, max_length=64)]

@@ -104,8 +104,13 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_session(request: Request):  # type: ignore[no-untyped-def]
-    """One session per request; SQLite takes the write lock at BEGIN for requests that may write."""
+async def get_session(request: Request):  # type: ignore[no-untyped-def]
+    """One session per request; SQLite takes the write lock at BEGIN for requests that may write.
+
+    Async so that the session closes on the event loop as the handler ends: closed in a worker thread,
+    it would hold its connection until a thread is free, and under a burst every connection of the
+    pool would wait so (a 500 after the pool's 30 s timeout).
+    """
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     factory = request.app.state.write_sessions if write else request.app.state.read_sessions
     with factory() as session:
