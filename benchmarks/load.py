@@ -146,7 +146,9 @@ def server(url: str, *, workers: int, workdir: Path):  # type: ignore[no-untyped
     port = _free_port()
     env = {**os.environ, "GIGSHIFT_SECRET_KEY": secrets.token_urlsafe(48)}
     log = (workdir / "server.log").open("w")
-    command = ["gigshift", "serve", "--db", url, "--port", str(port), "--workers", str(workers)]
+    command = ["gigshift", "serve", "--db", url, "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

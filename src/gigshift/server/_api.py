@@ -204,7 +204,26 @@ def list_tasks(
     return TaskPage(**page([task_out(t, w, actor) for t, w in rows], limit=limit, offset=offset))
 
 
-@api.post("/tasks", status_code=201, response_model=TaskOut, summary="Post a task (categorised through the atlas)")
+def _links(status: int, description: str, **links: str) -> dict[int | str, dict[str, object]]:
+    """OpenAPI links from an answer to the GET routes its ids lead to ({name: path}), for clients and fuzzers."""
+    entries = {}
+    for name, path in links.items():
+        parameter = path.rsplit("{", 1)[1].rstrip("}")
+        pointer = ("/api/v1" + path).replace("~", "~0").replace("/", "~1")
+        entries[name] = {
+            "operationRef": f"#/paths/{pointer}/get",
+            "parameters": {parameter: f"$response.body#/{parameter}"},
+        }
+    return {status: {"description": description, "links": entries}}
+
+
+@api.post(
+    "/tasks",
+    status_code=201,
+    response_model=TaskOut,
+    summary="Post a task (categorised through the atlas)",
+    responses=_links(201, "The stored task", GetTask="/tasks/{task_id}"),
+)
 def post_task(body: TaskIn, actor: Caller, session: Db) -> TaskOut:
     task = _store.create_task(session, actor=actor, body=body)
     session.commit()
@@ -280,7 +299,10 @@ def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset 
     status_code=201,
     response_model=WorkerOut,
     summary="Create or replace a worker profile",
-    responses={200: {"model": WorkerOut, "description": "An existing profile, replaced"}},
+    responses={
+        200: {"model": WorkerOut, "description": "An existing profile, replaced"},
+        **_links(201, "A new profile", GetWorker="/workers/{worker_id}"),
+    },
 )
 def post_worker(body: WorkerIn, actor: Caller, session: Db, response: Response) -> WorkerOut:
     worker, created = _store.upsert_worker(session, actor=actor, body=body)
@@ -381,7 +403,7 @@ def leave_pay_pool(worker_id: str, actor: Caller, session: Db) -> dict[str, obje
     return _consent_out(consent)
 
 
-@api.post("/bids", status_code=201, response_model=BidOut)
+@api.post("/bids", status_code=201, response_model=BidOut, responses=_links(201, "The bid", GetTask="/tasks/{task_id}"))
 def post_bid(body: BidIn, actor: Caller, session: Db) -> BidOut:
     bid = _store.create_bid(session, actor=actor, body=body)
     session.commit()
