@@ -164,7 +164,7 @@ def server(url: str, *, workers: int, workdir: Path):  # type: ignore[no-untyped
             if time.monotonic() > deadline:
                 sys.exit("load.py: the server did not answer /healthz within 120 s")
             time.sleep(0.3)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         try:
@@ -348,6 +348,12 @@ def report(results: list[Result], *, sent: int, elapsed: float, send_span: float
         + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(by_status.items()))})" if errors else "")
         + f"; throughput {len(results) / elapsed:.1f}/s (sending took {send_span:.1f} s)\n"
     )
+    per_request = args.server_cpu_s / max(len(results), 1) * 1000
+    print(
+        f"server CPU {args.server_cpu_s:.1f} s = {per_request:.1f} ms per request (on {os.cpu_count()} cores: at most "
+        f"~{os.cpu_count() * 1000 / per_request:.0f} requests/s with nothing else running); this load generator's "
+        f"CPU {args.client_cpu_s:.1f} s\n"
+    )
     print("| kind | sent | 2xx | 409 | errors | p50 ms | p95 ms | p99 ms | max ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     groups: dict[str, list[Result]] = defaultdict(list)
@@ -372,6 +378,21 @@ def report(results: list[Result], *, sent: int, elapsed: float, send_span: float
     if missing:
         print(f"error: {missing} requests got no answer before the end")
     return 1 if errors or missing else 0
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _load() -> str:
@@ -405,7 +426,7 @@ def main() -> int:
             logins = load_demo(url)
             print(f"seeded the demo market in {time.perf_counter() - clock:.1f} s ({args.db})", flush=True)
             ids = seeded_ids(url)
-            with server(url, workers=args.workers, workdir=workdir) as base:
+            with server(url, workers=args.workers, workdir=workdir) as (base, pid):
                 tokens = log_in(base, logins)
                 by_role = {login.role: login for login in logins}
                 fx = Fixture(
@@ -417,6 +438,7 @@ def main() -> int:
                 if args.warmup > 0:  # a running server: the atlas loaded, connections open, code paths warm
                     asyncio.run(drive(base, fx, duration=args.warmup, rate=args.rate / 4, allocate_every=1e9, seed=0))
                 print(f"load average before the measured run: {_load()}", flush=True)
+                cpu_before, own_before = server_cpu_s(pid), time.process_time()
                 results, sent, elapsed, span = asyncio.run(
                     drive(
                         base,
@@ -427,6 +449,8 @@ def main() -> int:
                         seed=args.seed,
                     )
                 )
+                args.server_cpu_s = server_cpu_s(pid) - cpu_before
+                args.client_cpu_s = time.process_time() - own_before
             code = report(results, sent=sent, elapsed=elapsed, send_span=span, args=args, label=args.db)
     except BaseException:
         code = 2
