@@ -12,6 +12,24 @@ give the false-alarm rate (any rate flagged). Printed:
   share of detected cuts whose interval holds the truth), each with its binomial standard error;
 - false alarms on null pools (family-wise, target at most alpha = 0.05).
 
+Measured (2026-11-28; truth -0.15; "before": the interval resampled workers with the mixture's
+responsibilities held, 1000 resamples; "after": the mixture refitted to each of 400 resamples):
+
+| pools, workers x weeks     | code   | coverage      | width  | bias     | RMSE    | detected | exact week |
+| -------------------------- | ------ | ------------: | -----: | -------: | ------: | -------: | ---------: |
+| 200, 300 x 16              | before | 0.930 ± 0.018 | 0.0079 | +0.00001 | 0.00218 | 1.000    | 1.000      |
+| 200, 300 x 16              | after  | 0.920 ± 0.019 | 0.0078 | +0.00001 | 0.00218 | 1.000    | 1.000      |
+| 120, 200 x 11              | before | 0.942 ± 0.021 | 0.0130 | +0.00056 | 0.00340 | 1.000    | 1.000      |
+| 100, 1200 x 16             | after  | 0.950 ± 0.022 | 0.0039 | -0.00011 | 0.00108 | 1.000    | 1.000      |
+
+False alarms on null pools (300 x 16): 4 of 40 (seed 0) and 5 of 150 (seed 1, 0.033 ± 0.015); 9 of 190
+together, 0.047. The shares of workers cut are off by -0.0002 on average. At these sizes the workers'
+classes are nearly certain, so refitting the mixture barely widens the interval; the spread of the
+estimates over pools is ~8% larger than the intervals imply (z-scores' SD 1.08-1.10 at 300 workers, 1.07
+at 1200, 1.02 at 200), and re-running the whole detection on resampled workers for four pools gave spreads 0.97-1.19
+times the interval's, which points at parts every worker shares (baseline weights, category scales),
+not at who was cut.
+
 Run: ``python benchmarks/validate_pay_changes.py [--pools 200] [--null-pools 100] [--workers 300] [--weeks 16]
 [--factor 0.85] [--share 0.4] [--metric pay_per_km] [--permutations 99] [--seed 0] [--csv FILE]``.
 """
