@@ -282,7 +282,9 @@ async def send(client, fx: Fixture, kind: str, spec, due: float, results: list[R
     results.append(Result(kind, status, time.perf_counter() - due, error))
 
 
-async def drive(base: str, fx: Fixture, *, duration: float, rate: float, allocate_every: float, seed: int):  # type: ignore[no-untyped-def]
+async def drive(  # type: ignore[no-untyped-def]
+    base: str, fx: Fixture, *, duration: float, rate: float, allocate_every: float, seed: int, connections: int
+):
     """Open loop: every request at its due time, whatever the ones before it are doing."""
     import httpx
 
@@ -290,7 +292,9 @@ async def drive(base: str, fx: Fixture, *, duration: float, rate: float, allocat
     kinds, weights = list(MIX), list(MIX.values())
     n = int(duration * rate)
     schedule = rng.choices(kinds, weights=weights, k=n)
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+    # A bounded pool: httpx's cost per request grows with its open connections, and the generator shares the
+    # server's cores. Requests that wait for a connection still count their latency from their due time.
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     results: list[Result] = []
     pending: set[asyncio.Task] = set()
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
@@ -408,6 +412,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="Server processes (default: 1 SQLite, 2 PG).")
     parser.add_argument("--allocate-every", type=float, default=5.0, help="Seconds between allocation runs.")
     parser.add_argument("--warmup", type=float, default=5.0, help="Seconds at a quarter of the rate, not measured.")
+    parser.add_argument("--connections", type=int, default=64, help="Most connections the client opens at once.")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.duration <= 0 or args.rate <= 0 or args.allocate_every <= 0:
@@ -436,7 +441,17 @@ def main() -> int:
                     **ids,  # type: ignore[arg-type]
                 )
                 if args.warmup > 0:  # a running server: the atlas loaded, connections open, code paths warm
-                    asyncio.run(drive(base, fx, duration=args.warmup, rate=args.rate / 4, allocate_every=1e9, seed=0))
+                    asyncio.run(
+                        drive(
+                            base,
+                            fx,
+                            duration=args.warmup,
+                            rate=args.rate / 4,
+                            allocate_every=1e9,
+                            seed=0,
+                            connections=args.connections,
+                        )
+                    )
                 print(f"load average before the measured run: {_load()}", flush=True)
                 cpu_before, own_before = server_cpu_s(pid), time.process_time()
                 results, sent, elapsed, span = asyncio.run(
@@ -447,6 +462,7 @@ def main() -> int:
                         rate=args.rate,
                         allocate_every=args.allocate_every,
                         seed=args.seed,
+                        connections=args.connections,
                     )
                 )
                 args.server_cpu_s = server_cpu_s(pid) - cpu_before
