@@ -190,6 +190,9 @@ def test_too_few_workers_test_nothing():
     assert pooled.height == 0 and workers.height == 0
     assert pooled.columns[:3] == ["platform", "metric", "date"]
     assert workers.columns[:3] == ["worker_id", "platform", "metric"]
+    unpaid = make_pool(n_workers=20, n_weeks=4, seed=8)[0].with_columns(worker_pay=pl.lit(0.0))
+    pooled, workers = detect_changes(unpaid, seed=0, n_permutations=9, keep_all=True)  # no job counts: no weeks
+    assert pooled.height == 0 and workers.height == 0
 
 
 @pytest.mark.parametrize(

@@ -200,7 +200,7 @@ def detect_changes(
     identity = np.arange(n_weeks)
     observed = [_best(_scan(p, identity[None, :], **options)[0]) for p in panels]
     # one draw per permutation (cheap); the scans then run over all permutations of a group at once
-    orders = np.array([perm_rng.permutation(n_weeks) for _ in range(n_permutations)]).reshape(-1, n_weeks)
+    orders = np.array([perm_rng.permutation(n_weeks) for _ in range(n_permutations)]).reshape(n_permutations, n_weeks)
     top = np.full(n_permutations, -np.inf)
     for p in panels:
         top = np.maximum(top, _scan(p, orders, **options).max(axis=(1, 2), initial=-np.inf))
