@@ -71,11 +71,10 @@ def scan_sums(
                             & (gap > 0.0)
                             & (gap < np.inf)
                         )
-                        f = (dof[i] if ok else 0.0) / (gap if ok else 1.0)
-                        fz = f * zmz
-                        sw += fz * zmz
-                        swg += fz * zmy
-                        swg2 += f * zmy * zmy
+                        # each term under its own condition: the form the compiler turns into vector code
+                        sw += (dof[i] / gap * zmz * zmz) if ok else 0.0
+                        swg += (dof[i] / gap * zmz * zmy) if ok else 0.0
+                        swg2 += (dof[i] / gap * zmy * zmy) if ok else 0.0
                         count += 1.0 if ok else 0.0
                     out[p, r, pos, 0] += sw
                     out[p, r, pos, 1] += swg
