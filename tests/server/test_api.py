@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from gigshift.cli import app as cli
+from gigshift.server._store import PROFILE_RATING_WEIGHT
 
 
 def test_a_posted_task_is_categorised_through_the_atlas(api):
@@ -231,6 +232,9 @@ def test_the_tasks_client_rates_the_assigned_work_once(api):
     posted = api.post(f"/api/v1/tasks/{seed.open_task_id}/rating", "client2", json={"stars": 2})
     assert posted.status_code == 409 and "not assigned" in posted.json()["detail"]
     assert api.count("ratings") == 0
+    assigned = api.get(f"/api/v1/tasks/{seed.client_task_id}", "client").json()["assigned_worker_id"]
+    start = api.get(f"/api/v1/workers/{assigned}", "operator").json()["rating"]
+    assert start is not None and start < 5
     rated = api.post(url, "client", json={"stars": 5, "comment": "Excellent"})
     assert rated.status_code == 201, rated.text
     body = rated.json()
@@ -242,6 +246,9 @@ def test_the_tasks_client_rates_the_assigned_work_once(api):
     )
     assigned = api.get(f"/api/v1/tasks/{seed.client_task_id}", "client").json()["assigned_worker_id"]
     assert body["worker_id"] == assigned
+    # the profile's rating, which allocation scores use, moves towards the stars with the start weighing 5
+    after = api.get(f"/api/v1/workers/{assigned}", "operator").json()["rating"]
+    assert after == pytest.approx(start + (5 - start) / (PROFILE_RATING_WEIGHT + 1))
     again = api.post(url, "client", json={"stars": 1})
     assert again.status_code == 409 and "rated already" in again.json()["detail"] and api.count("ratings") == 1
     listed = api.get(f"/api/v1/workers/{assigned}/ratings", "auditor").json()["items"]

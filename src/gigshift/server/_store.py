@@ -440,6 +440,7 @@ def create_rating(session: Session, *, actor, task_id: str, body) -> Rating:  # 
     )
     session.add(rating)
     session.flush()
+    _fold_rating_into_profile(session, assigned, stars=body.stars)
     record(
         session,
         organisation_id=actor.organisation_id,
@@ -450,6 +451,28 @@ def create_rating(session: Session, *, actor, task_id: str, body) -> Rating:  # 
         detail={"worker_id": assigned, "stars": body.stars},
     )
     return rating
+
+
+#: Weight of a profile's starting rating (imported from elsewhere, or set by an operator) against clients' ratings
+#: here: it counts as this many ratings, so one early rating cannot swing a worker's allocation score.
+PROFILE_RATING_WEIGHT = 5
+
+
+def _fold_rating_into_profile(session: Session, worker_id: str, *, stars: int) -> None:
+    """The profile's rating, which allocation scores use, becomes the running mean with the new rating.
+
+    ``rating = (w * start + sum(stars)) / (w + n)`` with ``w = PROFILE_RATING_WEIGHT``, updated in one
+    statement (the count includes the rating just inserted), so concurrent ratings of one worker are
+    serialised by the row lock on the profile. A profile with no rating yet takes the client's stars, which
+    then count as its start.
+    """
+    count = sa.select(sa.func.count(Rating.id)).where(Rating.worker_id == worker_id).scalar_subquery()
+    weight = PROFILE_RATING_WEIGHT
+    updated = sa.case(
+        (Worker.rating.is_(None), float(stars)),
+        else_=Worker.rating + (float(stars) - Worker.rating) / (weight + count),
+    )
+    session.execute(sa.update(Worker).where(Worker.worker_id == worker_id).values(rating=updated))
 
 
 def ratings_of(session: Session, worker_id: str, *, limit: int = 100) -> list[Rating]:
