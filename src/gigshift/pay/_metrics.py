@@ -91,18 +91,15 @@ def metric_exprs(names: Sequence[str] = tuple(METRICS)) -> list[pl.Expr]:
 
 
 def week_of(lazy: pl.LazyFrame, col: str, time_zone: str, *, bounds: tuple[object, object]) -> pl.LazyFrame:
-    """``lazy`` with ``week``, the local Monday of ``col``: the zone is looked up once per hour of the period."""
+    """``lazy`` with ``week``, the local Monday of ``col``: the zone is looked up once per hour of the period,
+    and each row takes its hour's week by position (an index, not a join)."""
     if time_zone == "UTC":
         return lazy.with_columns(_week(col, time_zone).alias("week"))
     first, last = bounds
-    hours = pl.DataFrame(
-        {"_hour": pl.datetime_range(first, last, "1h", time_unit="us", time_zone="UTC", eager=True)}  # type: ignore[arg-type]
-    ).with_columns(_week("_hour", time_zone).alias("week"))
-    return (
-        lazy.with_columns(pl.col(col).dt.truncate("1h").alias("_hour"))
-        .join(hours.lazy(), on="_hour", how="left")
-        .drop("_hour")
-    )
+    hours = pl.datetime_range(first, last, "1h", time_unit="us", time_zone="UTC", eager=True).alias("_hour")  # type: ignore[arg-type]
+    weeks = hours.to_frame().select(_week("_hour", time_zone)).to_series()
+    hour = (pl.col(col).dt.epoch("us") - hours.dt.epoch("us")[0]) // _US_PER_HOUR
+    return lazy.with_columns(pl.lit(weeks).gather(hour).alias("week"))
 
 
 def _bounds(frame: pl.DataFrame, col: str) -> tuple[object, object]:
