@@ -146,7 +146,9 @@ def server(url: str, *, workers: int, workdir: Path):  # type: ignore[no-untyped
     port = _free_port()
     env = {**os.environ, "GIGSHIFT_SECRET_KEY": secrets.token_urlsafe(48)}
     log = (workdir / "server.log").open("w")
-    command = ["gigshift", "serve", "--db", url, "--port", str(port)]
+    exe = Path(sys.executable).with_name("gigshift")  # the gigshift of this Python, whatever PATH says
+    command = [str(exe) if exe.is_file() else sys.executable, *([] if exe.is_file() else ["-m", "gigshift"])]
+    command += ["serve", "--db", url, "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
