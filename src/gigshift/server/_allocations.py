@@ -27,6 +27,7 @@ workers change with one ``UPDATE ... WHERE ... IN (SELECT ... FROM assignments W
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -109,24 +110,32 @@ def heartbeat_every() -> float:
 
 def active_policy(session: Session, organisation_id: int, *, version: str | None = None):  # type: ignore[no-untyped-def]
     """The organisation's active policy, else the shipped default; or, given ``version``, that stored version."""
-    from gigshift.allocate import Policy, default_policy
-
     chosen = PolicyVersion.is_active if version is None else PolicyVersion.version == version
     stored = session.execute(
         sa.select(PolicyVersion).where(PolicyVersion.organisation_id == organisation_id, chosen)
     ).scalar_one_or_none()
     if stored is None:
-        shipped = default_policy()
+        shipped = _parsed_policy(None, "default.yaml")
         if version is None or version == shipped.version:
             return shipped
         raise ApiError(404, f"policy_version: no policy version {version!r}", field="policy_version")
-    return Policy.from_yaml(stored.yaml, source=f"policy {stored.version}")
+    return _parsed_policy(stored.yaml, f"policy {stored.version}")
 
 
 def run_policy(run: AllocationRun):  # type: ignore[no-untyped-def]
-    from gigshift.allocate import Policy
+    return _parsed_policy(run.policy_yaml, f"policy {run.policy_version}")
 
-    return Policy.from_yaml(run.policy_yaml, source=f"policy {run.policy_version}")
+
+@functools.lru_cache(maxsize=128)
+def _parsed_policy(text: str | None, source: str):  # type: ignore[no-untyped-def]
+    """A policy from its stored YAML (``None``: the shipped default), parsed once per process.
+
+    Parsing YAML costs about a millisecond, and transparency statements and explanations need the policy
+    on every request; a stored version's text never changes, and a :class:`Policy` is frozen.
+    """
+    from gigshift.allocate import Policy, default_policy
+
+    return default_policy() if text is None else Policy.from_yaml(text, source=source)
 
 
 # ----------------------------------------------------------------------------------------------
