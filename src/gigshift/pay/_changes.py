@@ -670,7 +670,7 @@ def _scan(panel: _Panel, orders: np.ndarray, *, min_workers: int, min_jobs: int)
     ``sum w g^2``, with ``w = 1 / var`` in closed form (``w = dof zmz^2 / D``, ``w g = dof zmz zmy / D``,
     ``w g^2 = dof zmy^2 / D``, ``D = rss zmz - zmy^2``), in a compiled loop (``gigshift.pay._kernels``).
     """
-    from gigshift.pay._kernels import scan_sums
+    from gigshift.pay._kernels import LOCK, scan_sums
 
     k = panel.inv.shape[-1]
     series = _scan_series(panel)
@@ -678,8 +678,9 @@ def _scan(panel: _Panel, orders: np.ndarray, *, min_workers: int, min_jobs: int)
     if series.shape[0] < 2:
         return np.full((orders.shape[0], n_rates, 0), -np.inf)
     dof = panel.n.sum(axis=1) - k - 1
-    sums = scan_sums(series, series.sum(axis=0), np.ascontiguousarray(orders, dtype=np.int64),
-                     np.ascontiguousarray(panel.rss), dof, n_rates, k, float(min_jobs))  # fmt: skip
+    with LOCK:
+        sums = scan_sums(series, series.sum(axis=0), np.ascontiguousarray(orders, dtype=np.int64),
+                         np.ascontiguousarray(panel.rss), dof, n_rates, k, float(min_jobs))  # fmt: skip
     sw, swg, swg2, n_valid = np.moveaxis(sums, -1, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = swg2 - swg * swg / sw

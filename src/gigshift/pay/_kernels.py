@@ -10,8 +10,14 @@ result does not depend on the number of threads.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numba import njit, prange
+
+#: held around each call: a threading layer without OpenMP or TBB (Numba's workqueue) aborts the process
+#: when two Python threads (a server's request handlers) run parallel code at once
+LOCK = threading.Lock()
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
