@@ -280,7 +280,7 @@ async def send(session, fx: Fixture, kind: str, spec, due: float, results: list[
             error = text[:200]
         elif kind == "post_task":
             fx.posted.append(body["task_id"])
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         status, error = 0, f"{type(exc).__name__}: {exc}"
     results.append(Result(kind, status, time.perf_counter() - due, error))
 
