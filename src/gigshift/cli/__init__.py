@@ -7,6 +7,7 @@ traceback, unless ``GIGSHIFT_DEBUG=1``).
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -60,8 +61,15 @@ def _root(
     """Measure, simulate and act on the impact of AI on gig work."""
 
 
+def _plain_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]
+    # users read what to do, not which source line raised it (GIGSHIFT_DEBUG=1 keeps Python's format)
+    return f"warning: {message}\n"
+
+
 def main() -> None:
     """Console entry point: run the app; a bug prints one line and exits 1."""
+    if not debug():
+        warnings.formatwarning = _plain_warning
     try:
         app(standalone_mode=True)
     except SystemExit:

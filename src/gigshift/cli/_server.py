@@ -55,7 +55,7 @@ def serve_command(
                 line = f"  {login.role:<9} {login.email}  password: {login.password}{extra}"
                 out.print(line, highlight=False, soft_wrap=True)
         app = create_app(db, dev=demo)
-    err.print(f"gigshift serving {shown} on http://{host}:{port} (API under /api/v1)", highlight=False)
+    err.print(f"gigshift serving {shown} on http://{host}:{port} (API under /api/v1)", highlight=False, soft_wrap=True)
     options = {"host": host, "port": port, "log_level": "info", "proxy_headers": True, "server_header": False}
     if workers == 1:
         uvicorn.run(app, **options)
