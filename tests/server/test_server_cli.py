@@ -84,6 +84,15 @@ def test_users_add_and_serve_need_a_migrated_database(tmp_path, monkeypatch):
     assert served.exit_code == 2 and "gigshift db upgrade" in served.stderr
 
 
+def test_serve_refuses_a_bad_staleness_window_at_start(tmp_path, monkeypatch):
+    db = f"sqlite:///{tmp_path / 'ok.db'}"
+    assert run("db", "upgrade", "--db", db).exit_code == 0
+    monkeypatch.setenv("GIGSHIFT_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("GIGSHIFT_STALE_AFTER_S", "soon")
+    served = run("serve", "--db", db)
+    assert served.exit_code == 2 and "GIGSHIFT_STALE_AFTER_S" in served.stderr and "Traceback" not in served.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

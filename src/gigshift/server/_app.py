@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import gigshift
 from gigshift._errors import GigshiftError
+from gigshift.server._allocations import stale_after
 from gigshift.server._api import api, public
 from gigshift.server._db import make_engine, resolve_url, session_factory
 from gigshift.server._migrate import check_current
@@ -198,6 +199,7 @@ def create_app(
     url = resolve_url(database_url)
     engine = make_engine(url)
     check_current(engine)
+    stale_after()  # a bad GIGSHIFT_STALE_AFTER_S stops the start, not the first allocation run
     _one_blas_thread()
     app = FastAPI(
         title="gigshift",
