@@ -84,6 +84,21 @@ def test_users_add_and_serve_need_a_migrated_database(tmp_path, monkeypatch):
     assert served.exit_code == 2 and "gigshift db upgrade" in served.stderr
 
 
+@pytest.mark.parametrize("raw", ["nohost", "tcp://host", "http://host:8786", "tcp://host:port"])
+def test_serve_refuses_a_bad_dask_address(tmp_path, monkeypatch, raw):
+    monkeypatch.setenv("GIGSHIFT_DASK_SCHEDULER", "")  # set, so that monkeypatch restores whatever serve sets
+    served = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--dask", raw)
+    assert served.exit_code == 2 and "--dask" in served.stderr and repr(raw) in served.stderr
+    assert os.environ["GIGSHIFT_DASK_SCHEDULER"] == ""
+
+
+def test_a_dask_address_without_scheme_is_tcp(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIGSHIFT_DASK_SCHEDULER", "")
+    served = run("serve", "--db", f"sqlite:///{tmp_path / 'new.db'}", "--dask", "10.0.0.5:8786")
+    assert served.exit_code == 2 and "gigshift db upgrade" in served.stderr  # stopped later, at the database
+    assert os.environ["GIGSHIFT_DASK_SCHEDULER"] == "tcp://10.0.0.5:8786"
+
+
 def test_serve_refuses_a_bad_staleness_window_at_start(tmp_path, monkeypatch):
     db = f"sqlite:///{tmp_path / 'ok.db'}"
     assert run("db", "upgrade", "--db", db).exit_code == 0

@@ -23,6 +23,21 @@ def _shown(url: str | None) -> str:
     return sa.engine.make_url(resolve_url(url)).render_as_string(hide_password=True)
 
 
+def _dask_address(raw: str) -> str:
+    """A scheduler address as Dask writes them (``tcp://HOST:PORT``, ``tls://``, ``inproc://``, ``ucx://``)."""
+    from gigshift._errors import GigshiftError
+
+    address = raw.strip()
+    scheme, sep, rest = address.rpartition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rpartition(":")
+    has_port = bool(host and colon and port.isdigit())
+    if scheme not in ("tcp", "tls", "inproc", "ucx") or (scheme != "inproc" and not has_port):
+        raise GigshiftError(f"--dask: expected a scheduler address like tcp://HOST:8786, got {raw!r}")
+    return address if sep else f"tcp://{address}"
+
+
 def serve_command(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (behind a reverse proxy: 127.0.0.1)."),
@@ -33,6 +48,12 @@ def serve_command(
     workers: int = typer.Option(
         1, "--workers", min=1, max=64, help="Server processes; the app keeps no state, so they share the database."
     ),
+    dask: str | None = typer.Option(
+        None,
+        "--dask",
+        help="Address of a Dask scheduler (tcp://HOST:PORT) for background allocation runs "
+        "(default $GIGSHIFT_DASK_SCHEDULER; unset: runs execute in the server).",
+    ),
 ) -> None:
     """Serve the REST API (/api/v1, described by /openapi.json) on a migrated database."""
     import os
@@ -42,8 +63,12 @@ def serve_command(
     from uvicorn.supervisors import Multiprocess
 
     from gigshift.server import create_app, load_demo
+    from gigshift.server._allocations import ENV_DASK_SCHEDULER
 
     with user_errors():
+        if dask is not None:
+            # the server reads the address from the environment at each run, in every worker process
+            os.environ[ENV_DASK_SCHEDULER] = _dask_address(dask)
         shown = _shown(db)
         if demo:
             err.print(f"loading the demo market into {shown} ...", highlight=False)
