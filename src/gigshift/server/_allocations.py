@@ -467,63 +467,87 @@ def _json_list(column: str) -> pl.Expr:
     return pl.col(column).str.json_decode(pl.List(pl.String)).fill_null(pl.lit([], dtype=pl.List(pl.String)))
 
 
-def _frame(session: Session, query: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def frame(session: Session, query: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The rows of ``query`` as a frame with ``schema`` (its columns in the query's order)."""
     rows = session.execute(query).all()
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _load(session: Session, run: AllocationRun, policy, *, lock: Literal["skip", "wait"] | None) -> _Inputs:  # type: ignore[no-untyped-def]
+# The market tables' columns (gigshift.market.SCHEMAS, in its order); JSON lists are read as text and
+# decoded by Polars in one pass instead of row by row.
+_TASK_COLUMNS = (
+    Task.task_id,
+    Task.client_id,
+    Task.category,
+    sa.cast(Task.required_skills, sa.Text),
+    Task.budget_usd,
+    Task.expected_hours,
+    Task.posted_at,
+    Task.is_remote,
+    Task.location,
+    Task.text,
+)
+_WORKER_COLUMNS = (
+    Worker.worker_id,
+    sa.cast(Worker.categories, sa.Text),
+    sa.cast(Worker.skills, sa.Text),
+    Worker.hourly_rate_usd,
+    Worker.rating,
+    Worker.n_jobs_completed,
+    Worker.reliability,
+    Worker.capacity,
+    Worker.is_remote,
+    Worker.location,
+    Worker.time_zone,
+    Worker.last_assigned_at,
+)
+
+
+def market_tasks(session: Session, *where: sa.ColumnElement[bool], lock: Literal["skip", "wait"] | None = None):  # type: ignore[no-untyped-def]
+    """Tasks matching ``where`` as a market ``tasks`` table, in task order; ``lock`` takes their row locks."""
     from gigshift.market import SCHEMAS
 
-    org = run.organisation_id
-    task_query = (
-        sa.select(
-            Task.task_id,
-            Task.client_id,
-            Task.category,
-            sa.cast(Task.required_skills, sa.Text),
-            Task.budget_usd,
-            Task.expected_hours,
-            Task.posted_at,
-            Task.is_remote,
-            Task.location,
-            Task.text,
-        )
-        .where(Task.organisation_id == org, Task.status == "open")
-        .order_by(Task.task_id)
-    )
+    query = sa.select(*_TASK_COLUMNS).where(*where).order_by(Task.task_id)
     if lock is not None:  # FOR NO KEY UPDATE: bids and assignments may still reference these rows meanwhile
-        task_query = task_query.with_for_update(skip_locked=lock == "skip", key_share=True, of=Task)
-    task_schema = {**SCHEMAS["tasks"], "required_skills": pl.String}
-    tasks = _frame(session, task_query, task_schema).with_columns(_json_list("required_skills"))
-    worker_query = sa.select(
-        Worker.worker_id,
-        sa.cast(Worker.categories, sa.Text),
-        sa.cast(Worker.skills, sa.Text),
-        Worker.hourly_rate_usd,
-        Worker.rating,
-        Worker.n_jobs_completed,
-        Worker.reliability,
-        Worker.capacity,
-        Worker.is_remote,
-        Worker.location,
-        Worker.time_zone,
-        Worker.last_assigned_at,
-        Worker.n_batches_waiting,
-    ).where(Worker.organisation_id == org, Worker.is_available, Worker.hourly_rate_usd.is_not(None))
-    worker_schema = {
-        **SCHEMAS["workers"],
-        "categories": pl.String,
-        "skills": pl.String,
-        "n_batches_waiting": pl.Int64,
-    }
-    workers = (
-        _frame(session, worker_query, worker_schema)
+        query = query.with_for_update(skip_locked=lock == "skip", key_share=True, of=Task)
+    schema = {**SCHEMAS["tasks"], "required_skills": pl.String}
+    return frame(session, query, schema).with_columns(_json_list("required_skills"))
+
+
+def market_workers(session: Session, *where: sa.ColumnElement[bool], waiting: bool = False) -> pl.DataFrame:
+    """Worker profiles with a rate and categories matching ``where`` as a market ``workers`` table.
+
+    ``waiting`` adds ``n_batches_waiting`` (the allocation's waiting-time input). A login's empty profile
+    is no market participant and is left out.
+    """
+    from gigshift.market import SCHEMAS
+
+    columns = (*_WORKER_COLUMNS, Worker.n_batches_waiting) if waiting else _WORKER_COLUMNS
+    schema = {**SCHEMAS["workers"], "categories": pl.String, "skills": pl.String}
+    if waiting:
+        schema["n_batches_waiting"] = pl.Int64
+    query = sa.select(*columns).where(Worker.hourly_rate_usd.is_not(None), *where)
+    return (
+        frame(session, query, schema)
         .with_columns(_json_list("categories"), _json_list("skills"))
         .filter(pl.col("categories").list.len() > 0)
     )
+
+
+def market_bids(session: Session, *where: sa.ColumnElement[bool]) -> pl.DataFrame:
+    """Bids on tasks matching ``where`` (conditions on :class:`Task`) as a market ``bids`` table."""
+    from gigshift.market import SCHEMAS
+
+    query = sa.select(Bid.task_id, Bid.worker_id, Bid.price_usd, Bid.bid_at).join(Task, Task.task_id == Bid.task_id)
+    return frame(session, query.where(*where), SCHEMAS["bids"])
+
+
+def _load(session: Session, run: AllocationRun, policy, *, lock: Literal["skip", "wait"] | None) -> _Inputs:  # type: ignore[no-untyped-def]
+    org = run.organisation_id
+    tasks = market_tasks(session, Task.organisation_id == org, Task.status == "open", lock=lock)
+    workers = market_workers(session, Worker.organisation_id == org, Worker.is_available, waiting=True)
     if policy.fairness_attribute:  # only then does the engine get a protected attribute, and only given ones
-        given = _frame(
+        given = frame(
             session,
             sa.select(GroupAttribute.worker_id, GroupAttribute.value).where(
                 GroupAttribute.attribute == policy.fairness_attribute
@@ -533,13 +557,8 @@ def _load(session: Session, run: AllocationRun, policy, *, lock: Literal["skip",
         workers = workers.join(given, on="worker_id", how="left")
     waiting = workers.select("worker_id", "n_batches_waiting")
     workers = workers.drop("n_batches_waiting")
-    bid_query = (
-        sa.select(Bid.task_id, Bid.worker_id, Bid.price_usd, Bid.bid_at)
-        .join(Task, Task.task_id == Bid.task_id)
-        .where(Task.organisation_id == org, Task.status == "open")
-    )
     bids = (
-        _frame(session, bid_query, SCHEMAS["bids"])
+        market_bids(session, Task.organisation_id == org, Task.status == "open")
         .join(tasks.select("task_id"), on="task_id", how="semi")
         .join(workers.select("worker_id"), on="worker_id", how="semi")
     )
