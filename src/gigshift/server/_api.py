@@ -238,22 +238,11 @@ def get_task(task_id: str, actor: Caller, session: Db) -> TaskOut:
     return task_out(row[0], row[1], actor)
 
 
-def rating_out(rating) -> RatingOut:  # type: ignore[no-untyped-def]
-    return RatingOut(
-        task_id=rating.task_id,
-        worker_id=rating.worker_id,
-        client_id=rating.client_id,
-        stars=rating.stars,
-        comment=rating.comment,
-        created_at=rating.created_at,
-    )
-
-
 @api.post("/tasks/{task_id}/rating", status_code=201, response_model=RatingOut, summary="Rate the work on my task")
 def post_rating(task_id: str, body: RatingIn, actor: Caller, session: Db) -> RatingOut:
     rating = _store.create_rating(session, actor=actor, task_id=task_id, body=body)
     session.commit()
-    return rating_out(rating)
+    return RatingOut.model_validate(rating)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -366,7 +355,7 @@ def worker_statement(
 )
 def worker_ratings(worker_id: str, actor: Caller, session: Db, limit: Limit = 100) -> RatingList:
     _store.worker_in_org(session, actor, worker_id)
-    return RatingList(items=[rating_out(r) for r in _store.ratings_of(session, worker_id, limit=limit)])
+    return RatingList(items=[RatingOut.model_validate(r) for r in _store.ratings_of(session, worker_id, limit=limit)])
 
 
 def _consent_out(consent) -> dict[str, object]:  # type: ignore[no-untyped-def]

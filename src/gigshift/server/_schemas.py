@@ -210,6 +210,8 @@ class RatingIn(Strict):
 
 
 class RatingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight from a stored Rating
+
     task_id: str
     worker_id: str
     client_id: str
