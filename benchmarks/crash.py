@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import secrets
 import shutil
@@ -142,20 +141,11 @@ class Databases:
             conn.execute(sql)
 
 
-@contextlib.contextmanager
-def postgres_cluster() -> Iterator[object]:
-    """The throwaway cluster of the server tests (``tests/server/conftest.py``), outside pytest."""
-    spec = importlib.util.spec_from_file_location("_server_conftest", ROOT / "tests" / "server" / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    conftest = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = conftest  # dataclasses look their module up
-    spec.loader.exec_module(conftest)
+def postgres_cluster():  # type: ignore[no-untyped-def]
+    """The throwaway cluster of the server tests, outside pytest."""
+    from _postgres import throwaway_postgres
 
-    def unavailable(reason: str):  # type: ignore[no-untyped-def]
-        raise SystemExit(f"--db postgresql: {reason}")
-
-    with conftest.throwaway_cluster(unavailable) as cluster:
-        yield cluster
+    return throwaway_postgres()
 
 
 # ----------------------------------------------------------------------------------------------

@@ -78,9 +78,10 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
 
 
 @contextmanager
-def throwaway_cluster(unavailable: Callable[[str], NoReturn]) -> Iterator[PostgresCluster]:
+def throwaway_cluster(unavailable: Callable[[str], NoReturn], *, settings: str = "") -> Iterator[PostgresCluster]:
     """A PostgreSQL server on loopback, from the installed binaries, removed on exit; ``unavailable(reason)``
-    is called (and must raise) when it cannot start. ``benchmarks/crash.py`` uses it too."""
+    is called (and must raise) when it cannot start. ``settings`` (``-c name=value ...``) override the
+    test defaults. The benchmarks use it too (``benchmarks/_postgres.py``)."""
     bindir = _pg_bindir()
     if bindir is None:
         unavailable("no PostgreSQL server binaries (initdb, pg_ctl) were found")
@@ -110,7 +111,7 @@ def throwaway_cluster(unavailable: Callable[[str], NoReturn]) -> Iterator[Postgr
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "gigshift", "-E", "UTF8", "--no-sync")
         options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-        options += " -c full_page_writes=off -c max_connections=100"
+        options += f" -c full_page_writes=off -c max_connections=100 {settings}"
         run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "-t", "60", "start")
     except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
         shutil.rmtree(base, ignore_errors=True)
