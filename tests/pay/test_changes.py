@@ -260,3 +260,49 @@ def test_the_interval_refits_who_was_cut_on_each_resample():
         np.testing.assert_allclose(refit[i].mean(axis=0), own_weight, atol=0.01)
         assert np.abs(refit[i] - own_resp).max() < 0.03
     assert np.ptp(refit.mean(axis=1)[:, 1]) > 0.02  # the share cut varies between resamples
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_the_compiled_job_passes_match_numpy(k):
+    from gigshift.pay._kernels import card_log_ratio, card_normal_equations, cell_moments
+
+    rng = np.random.default_rng(k)
+    n, n_cells = 20_000, 300
+    x = np.column_stack([np.ones(n), *rng.lognormal(0, 0.5, (k - 1, n))])
+    rates, pay = rng.uniform(0.2, 2.0, k), rng.lognormal(1, 0.3, n)
+    cell = np.sort(rng.integers(0, n_cells, n))
+    scale = rng.uniform(0.5, 2.0, n_cells)
+    card = np.maximum(x @ rates, 1e-12)
+    expected = np.bincount(cell, weights=np.log(pay) - np.log(card), minlength=n_cells)
+    np.testing.assert_allclose(card_log_ratio(x, rates, np.log(pay), cell, n_cells), expected, rtol=1e-10, atol=1e-9)
+    xx, xy = card_normal_equations(x, rates, pay, scale, cell)
+    sw = 1.0 / card
+    np.testing.assert_allclose(xx, (x * sw[:, None]).T @ (x * sw[:, None]), rtol=1e-10)
+    np.testing.assert_allclose(xy, (x * sw[:, None]).T @ (pay * sw / scale[cell]), rtol=1e-10)
+    w = rng.uniform(0.5, 1.5, n)
+    xx, xy, yy, count = cell_moments(x, pay, w, cell, n_cells)
+    for c in (0, 7, n_cells - 1):  # a cell's sums, one at a time
+        rows = cell == c
+        np.testing.assert_allclose(xx[c], (x[rows] * w[rows, None]).T @ x[rows], rtol=1e-10)
+        np.testing.assert_allclose(xy[c], (x[rows] * w[rows, None]).T @ pay[rows], rtol=1e-10)
+        np.testing.assert_allclose(yy[c], (w[rows] * pay[rows] ** 2).sum(), rtol=1e-10)
+        assert count[c] == rows.sum()
+
+
+def test_the_canonical_order_sorts_by_cell_and_does_not_depend_on_the_input_order():
+    from gigshift.pay._changes import _canonical_order
+
+    rng = np.random.default_rng(5)
+    n = 30_000
+    group, worker, week = rng.integers(0, 2, n), rng.integers(0, 50, n), rng.integers(0, 12, n)
+    category = rng.integers(0, 3, n)
+    minutes, pay = rng.choice([10.0, 20.0, 30.0], n), rng.choice([5.0, 7.5], n)  # many exact repeats
+    km = np.where(rng.random(n) < 0.2, np.nan, rng.choice([1.0, 2.0], n))
+    columns = (group, worker, week, category, minutes, km, pay)
+    order = _canonical_order(*columns, n_weeks=12)
+    cell = (group * 50 + worker) * 12 + week
+    assert np.all(np.diff(cell[order]) >= 0) and np.array_equal(np.sort(order), np.arange(n))
+    shuffle = rng.permutation(n)
+    again = _canonical_order(*(c[shuffle] for c in columns), n_weeks=12)
+    for values in columns:  # the same values in the same places, whatever order they came in
+        np.testing.assert_array_equal(values[order], values[shuffle][again])

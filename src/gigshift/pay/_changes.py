@@ -52,6 +52,7 @@ pay is not tested. Only ``worker_pay`` counts: tips and bonuses are not set by t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -298,31 +299,63 @@ def _prepare(jobs: pl.DataFrame, *, by: list[str]) -> tuple[list[tuple[dict, _Ro
         return [], np.array([], dtype="datetime64[D]")
     first, last = table["week"].min(), table["week"].max()
     week_starts = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1, 7).astype("datetime64[D]")
-    keys = table.select(by).unique().sort(by, nulls_last=True)
-    worker_ids = table["worker_id"].unique().sort()
-    categories = table["category"].unique().sort()
-    codes = table.join(keys.with_row_index("_group"), on=by, how="left", nulls_equal=True).select(
-        pl.col("_group").cast(pl.Int64),
-        pl.col("worker_id").cast(pl.Enum(worker_ids)).to_physical().cast(pl.Int64),
-        ((pl.col("week") - pl.lit(first)).dt.total_days() // 7).cast(pl.Int64),
-        pl.col("category").cast(pl.Enum(categories)).to_physical().cast(pl.Int64),
+    # each column's values, sorted, and the codes of the jobs' values among them (nulls last), in parallel
+    coded = [*by, "worker_id", "category"]
+    found = table.select(pl.col(c).drop_nulls().unique().sort().implode().alias(f"_{i}") for i, c in enumerate(coded))
+    levels = [found.to_series(i)[0] for i in range(len(coded))]
+
+    def code(i: int) -> pl.Expr:
+        name, level = coded[i], levels[i]
+        if table.schema[name] == pl.String:
+            as_code = pl.col(name).cast(pl.Enum(level)).to_physical()
+        else:
+            as_code = pl.col(name).rank("dense") - 1
+        return as_code.cast(pl.Int64).fill_null(level.len()).alias(f"_{i}")
+
+    codes = table.select(
+        *[code(i) for i in range(len(coded))],
+        ((pl.col("week") - pl.lit(first)).dt.total_days() // 7).cast(pl.Int64).alias("_week"),
         "minutes",
         pl.col("km").fill_null(np.nan),
         "pay",
     )
-    group, worker, week, category, minutes, km, pay = (codes.to_series(i).to_numpy() for i in range(codes.width))
+    arrays = [codes.to_series(i).to_numpy() for i in range(codes.width)]
+    group, keys = _group_codes(arrays[: len(by)], levels[: len(by)], by, size=table.height)
+    worker, category, week, minutes, km, pay = arrays[len(by) :]
+    worker_ids = levels[len(by)]
     order = _canonical_order(group, worker, week, category, minutes, km, pay, n_weeks=week_starts.size)
     group, worker, week, category, minutes, km, pay = (
         a[order] for a in (group, worker, week, category, minutes, km, pay)
     )
-    bounds = np.searchsorted(group, np.arange(keys.height + 1))
+    bounds = np.searchsorted(group, np.arange(len(keys) + 1))
     names = worker_ids.to_numpy()
     groups = []
-    for i, key in enumerate(keys.iter_rows(named=True)):  # one pass per group (platform): a handful
+    for i, key in enumerate(keys):  # one pass per group (platform): a handful
         rows = slice(bounds[i], bounds[i + 1])
         groups.append((key, _Rows(workers=names, worker=worker[rows], week=week[rows], category=category[rows],
                                   minutes=minutes[rows], km=km[rows], pay=pay[rows])))  # fmt: skip
     return groups, week_starts
+
+
+def _group_codes(
+    codes: list[np.ndarray], levels: list[pl.Series], by: list[str], *, size: int
+) -> tuple[np.ndarray, list[dict]]:
+    """Each job's group (0, 1, ... in the order of the groups' keys, nulls last) and the groups' keys, from
+    the codes of the jobs' values of each ``by`` column among that column's sorted ``levels``."""
+    sizes = [level.len() + 1 for level in levels]  # the last code: null
+    n_keys = math.prod(sizes)
+    if n_keys > 4 * size + 65_536:  # far more combinations than jobs: sort them
+        rows, group = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+        group = group.ravel()
+    else:
+        combined = np.ravel_multi_index(codes, sizes) if codes else np.zeros(size, dtype=np.int64)
+        present = np.flatnonzero(np.bincount(combined, minlength=n_keys))
+        lookup = np.zeros(n_keys, dtype=np.int64)
+        lookup[present] = np.arange(present.size)
+        group, rows = lookup[combined], np.stack(np.unravel_index(present, sizes), axis=1)
+    values = [[*level.to_list(), None] for level in levels]
+    keys = [{b: values[j][i] for j, (b, i) in enumerate(zip(by, row, strict=True))} for row in rows.tolist()]
+    return group, keys
 
 
 def _canonical_order(
@@ -339,22 +372,17 @@ def _canonical_order(
     """An order of the jobs that does not depend on the input's, so that every sum, and so every figure,
     comes out the same to the last bit: by group, worker and week, then by a 64-bit hash of the values.
 
-    One sort of one integer key: the cell (group, worker, week) in the high bits, the hash in the
-    rest. Two jobs of one cell with the same key but other values (a chance of about one in a million
-    for ten million jobs) would keep the input's order, so then the values themselves sort them.
+    A counting sort by cell (group, worker, week), then each cell's jobs by hash (compiled). Two jobs of
+    one cell with the same hash but other values would keep the input's order, so then the values
+    themselves sort them, as they do when there are far more cells than jobs to count them in.
     """
     cell = (group * (worker.max() + 1) + worker) * max(n_weeks, 1) + week
-    cell_bits = max(int(cell.max()).bit_length(), 1)
-    with np.errstate(over="ignore"):
-        h = minutes.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        for more in (np.where(np.isnan(km), -1.0, km).view(np.uint64), pay.view(np.uint64), category.astype(np.uint64)):
-            h = (h ^ (h >> np.uint64(31)) ^ more) * np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(29)
-    if cell_bits >= 48:  # more cells than the key can hold beside a hash: sort by the values
+    n_cells = int(cell.max()) + 1
+    if n_cells > 4 * cell.size + 65_536:
         return np.lexsort((category, pay, np.nan_to_num(km, nan=-1.0), minutes, cell))
-    key = (cell.astype(np.uint64) << np.uint64(64 - cell_bits)) | (h >> np.uint64(cell_bits))
-    order = np.argsort(key)
-    same = np.flatnonzero(key[order][1:] == key[order][:-1])
+    from gigshift.pay._kernels import order_by_cell_and_hash
+
+    order, same = order_by_cell_and_hash(cell, minutes, km, pay, category, n_cells)
     if same.size:
         a, b = order[same], order[same + 1]
         values = (minutes, np.nan_to_num(km, nan=-1.0), pay, category)
@@ -387,6 +415,8 @@ class _Panel:
 
 
 def _panel(key: dict, rows: _Rows, *, n_weeks: int, metrics: tuple[str, ...], min_jobs: int) -> _Panel | None:
+    from gigshift.pay._kernels import cell_moments  # Numba: imported when first needed
+
     known = ~np.isnan(rows.km)
     has_km = bool(known.mean() >= 0.5)
     keep = known if has_km and not known.all() else slice(None)
@@ -395,39 +425,27 @@ def _panel(key: dict, rows: _Rows, *, n_weeks: int, metrics: tuple[str, ...], mi
     if pay.size < 2 * min_jobs:
         return None
     names = ["pay_per_job", "pay_per_km", "pay_per_minute"] if has_km else ["pay_per_job", "pay_per_minute"]
-    x = np.column_stack([np.ones(pay.size), km, minutes] if has_km else [np.ones(pay.size), minutes])
-    x[:, 1:] /= np.maximum(x[:, 1:].mean(axis=0), 1e-12)  # unit means: comparable scales, better conditioning
-    # jobs come sorted by worker and week: codes from where they change, cells as runs of rows
-    starts = np.flatnonzero(np.r_[True, (worker[1:] != worker[:-1]) | (week[1:] != week[:-1])])
+    # unit means: comparable scales, better conditioning
+    columns = [v / max(float(v.mean()), 1e-12) for v in ([km, minutes] if has_km else [minutes])]
+    x = np.column_stack([np.ones(pay.size), *columns])
+    means = np.array([1.0, *(float(v.mean()) for v in columns)])
+    # jobs come sorted by worker: codes from where it changes
     new_worker = np.r_[True, worker[1:] != worker[:-1]]
     worker_ids = rows.workers[worker[new_worker]]
     worker = np.cumsum(new_worker) - 1
     present = np.bincount(category) > 0
     category = (np.cumsum(present) - 1)[category]
     rates, fitted, cat_scale = _baseline(x, pay, worker=worker, category=category)
-    share = rates * x.mean(axis=0) / float(np.mean(x @ rates))
+    share = rates * means / float(means @ rates)  # the mean of x @ rates is means @ rates
     tested = [(names.index(m), m) for m in metrics if m in names and share[names.index(m)] >= _MIN_SHARE]
     if not tested:
         return None
     y = pay / cat_scale[category]
     w = 1.0 / np.maximum(fitted, 1e-12) ** 2
     k = x.shape[1]
-    cell = worker[starts] * n_weeks + week[starts]
-    size = worker_ids.size * n_weeks
-
-    def total(values: np.ndarray) -> np.ndarray:
-        out = np.zeros(size)
-        out[cell] = np.add.reduceat(values, starts)  # each worker-week's run of rows, added up in order
-        return out.reshape(worker_ids.size, n_weeks)
-
-    wx = w[:, None] * x
-    xx = np.empty((worker_ids.size, n_weeks, k, k))
-    for a in range(k):  # k <= 3 columns: a loop over the regression's terms, not over rows
-        for b in range(a, k):
-            xx[..., a, b] = xx[..., b, a] = total(wx[:, a] * x[:, b])
-    xy = np.stack([total(wx[:, a] * y) for a in range(k)], axis=-1)
-    yy = total(w * y * y)
-    n = total(np.ones(pay.size))
+    xx, xy, yy, n = cell_moments(x, y, w, worker * n_weeks + week, worker_ids.size * n_weeks)
+    xx, xy = xx.reshape(worker_ids.size, n_weeks, k, k), xy.reshape(worker_ids.size, n_weeks, k)
+    yy, n = yy.reshape(worker_ids.size, n_weeks), n.reshape(worker_ids.size, n_weeks)
     inv = np.linalg.pinv(xx.sum(axis=1), hermitian=True)  # one small inverse per worker, batched
     beta = np.einsum("wij,wj->wi", inv, xy.sum(axis=1))
     rss = np.maximum(yy.sum(axis=1) - np.einsum("wi,wi->w", beta, xy.sum(axis=1)), 0.0)
@@ -495,6 +513,8 @@ def _baseline(
     scales' means come from sums per worker and category, so a round passes over the jobs only for
     the card's log and the weighted fit.
     """
+    from gigshift.pay._kernels import card_log_ratio, card_normal_equations
+
     n_cat = category.max() + 1
     cell = worker * n_cat + category
     counts = np.bincount(cell, minlength=(worker.max() + 1) * n_cat).reshape(-1, n_cat).astype(float)
@@ -503,15 +523,14 @@ def _baseline(
     rates = np.maximum(rates, 1e-6 * max(rates.max(), 1e-6))
     log_worker, log_cat = np.zeros(counts.shape[0]), np.zeros(n_cat)
     log_pay = np.log(pay)
-    for _ in range(rounds):
-        card = np.maximum(x @ rates, 1e-12)
-        log_ratio = np.bincount(cell, weights=log_pay - np.log(card), minlength=counts.size).reshape(counts.shape)
+    for _ in range(rounds):  # two compiled passes over the jobs a round (gigshift.pay._kernels)
+        log_ratio = card_log_ratio(x, rates, log_pay, cell, counts.size).reshape(counts.shape)
         log_worker = (log_ratio.sum(axis=1) - counts @ log_cat) / per_worker
         log_cat = (log_ratio.sum(axis=0) - counts.T @ log_worker) / np.maximum(per_cat, 1.0)
         log_cat -= per_cat @ log_cat / per_cat.sum()
-        scale = np.exp(log_worker[:, None] + log_cat[None, :]).ravel()[cell]
-        sw = 1.0 / card  # square root of the weight 1 / card^2: multiplicative noise
-        rates = _least_squares(x * sw[:, None], pay * sw / scale)
+        scale = np.exp(log_worker[:, None] + log_cat[None, :]).ravel()
+        # weights 1 / card^2 (multiplicative noise), pay over the worker's and category's scales
+        rates = np.linalg.lstsq(*card_normal_equations(x, rates, pay, scale, cell), rcond=None)[0]
         rates = np.maximum(rates, 1e-6 * max(rates.max(), 1e-6))
     return rates, (x @ rates) * np.exp(log_worker)[worker], np.exp(log_cat)  # fitted pay over its category scale
 

@@ -87,3 +87,152 @@ def scan_sums(
                     out[p, r, pos, 2] += swg2
                     out[p, r, pos, 3] += count
     return out
+
+
+# The rate card's rounds (``gigshift.pay._changes._baseline``) and the panel's worker-week sums pass over
+# every job a few times; in NumPy each pass makes several job-sized temporaries. These make one serial
+# pass each, adding up in the jobs' (canonical) order, so that figures do not depend on threads. ``x``
+# has 2 or 3 columns; with 2 the third is read as the second times 0, so that one loop serves both and
+# its sums stay in registers.
+
+
+@njit(cache=True, nogil=True, fastmath={"contract", "nsz", "arcp"})
+def card_log_ratio(
+    x: np.ndarray, rates: np.ndarray, log_pay: np.ndarray, cell: np.ndarray, n_cells: int
+) -> np.ndarray:  # pragma: no cover - compiled; checked against NumPy in tests/pay/test_changes.py
+    """Per cell, the sum of ``log(pay) - log(card)`` over its jobs, ``card = max(x @ rates, 1e-12)``."""
+    out = np.zeros(n_cells)
+    k = x.shape[1]
+    third = 1.0 if k == 3 else 0.0
+    r0, r1, r2 = rates[0], rates[1], rates[k - 1] * third
+    for i in range(x.shape[0]):
+        card = x[i, 0] * r0 + x[i, 1] * r1 + x[i, k - 1] * r2
+        out[cell[i]] += log_pay[i] - np.log(max(card, 1e-12))
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath={"contract", "nsz", "arcp"})
+def card_normal_equations(
+    x: np.ndarray, rates: np.ndarray, pay: np.ndarray, scale: np.ndarray, cell: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; checked against NumPy in tests/pay/test_changes.py
+    """``x' W x`` and ``x' W y`` of the card's refit: weights ``1 / card^2``, ``y = pay / scale[cell]``."""
+    k = x.shape[1]
+    third = 1.0 if k == 3 else 0.0
+    r0, r1, r2 = rates[0], rates[1], rates[k - 1] * third
+    s00 = s01 = s02 = s11 = s12 = s22 = b0 = b1 = b2 = 0.0
+    for i in range(x.shape[0]):
+        x0, x1, x2 = x[i, 0], x[i, 1], x[i, k - 1] * third
+        card = max(x0 * r0 + x1 * r1 + x2 * r2, 1e-12)
+        w = 1.0 / (card * card)
+        wy = w * pay[i] / scale[cell[i]]
+        s00 += w * x0 * x0
+        s01 += w * x0 * x1
+        s02 += w * x0 * x2
+        s11 += w * x1 * x1
+        s12 += w * x1 * x2
+        s22 += w * x2 * x2
+        b0 += wy * x0
+        b1 += wy * x1
+        b2 += wy * x2
+    xx = np.array([[s00, s01, s02], [s01, s11, s12], [s02, s12, s22]])[:k, :k].copy()
+    return xx, np.array([b0, b1, b2])[:k].copy()
+
+
+@njit(cache=True, nogil=True, fastmath={"contract", "nsz", "arcp"})
+def cell_moments(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, cell: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled; checked in tests
+    """Per cell: ``sum w x x'`` (cells, k, k), ``sum w x y`` (cells, k), ``sum w y^2`` and the count of jobs.
+
+    The jobs come in runs of one cell (sorted by worker and week): a run's sums are kept in registers
+    and written when it ends.
+    """
+    k = x.shape[1]
+    third = 1.0 if k == 3 else 0.0
+    xx, xy = np.zeros((n_cells, k, k)), np.zeros((n_cells, k))
+    yy, n = np.zeros(n_cells), np.zeros(n_cells)
+    size = x.shape[0]
+    start = 0
+    while start < size:
+        c = cell[start]
+        end = start
+        s00 = s01 = s02 = s11 = s12 = s22 = b0 = b1 = b2 = q = 0.0
+        while end < size and cell[end] == c:
+            x0, x1, x2 = x[end, 0], x[end, 1], x[end, k - 1] * third
+            wi, yi = w[end], y[end]
+            s00 += wi * x0 * x0
+            s01 += wi * x0 * x1
+            s02 += wi * x0 * x2
+            s11 += wi * x1 * x1
+            s12 += wi * x1 * x2
+            s22 += wi * x2 * x2
+            b0 += wi * x0 * yi
+            b1 += wi * x1 * yi
+            b2 += wi * x2 * yi
+            q += wi * yi * yi
+            end += 1
+        sums = np.array([[s00, s01, s02], [s01, s11, s12], [s02, s12, s22]])
+        moments = np.array([b0, b1, b2])
+        for a in range(k):
+            xy[c, a] += moments[a]
+            for b in range(k):
+                xx[c, a, b] += sums[a, b]
+        yy[c] += q
+        n[c] += end - start
+        start = end
+    return xx, xy, yy, n
+
+
+_MINUS_ONE_BITS = np.float64(-1.0).view(np.uint64)
+
+
+@njit(cache=True, nogil=True)
+def order_by_cell_and_hash(
+    cell: np.ndarray, minutes: np.ndarray, km: np.ndarray, pay: np.ndarray, category: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; checked against NumPy in tests/pay/test_changes.py
+    """The jobs' order by cell, then by a 64-bit hash of their values (minutes, km with -1 for none, pay,
+    category): a counting sort by cell, then an insertion sort of each cell's jobs (a worker-week's few
+    dozen) by hash. Also returns the positions ``p`` in that order where jobs ``p`` and ``p + 1`` share
+    cell and hash (for the caller to tell apart by their values)."""
+    minutes_bits, km_bits, pay_bits = minutes.view(np.uint64), km.view(np.uint64), pay.view(np.uint64)
+    hashes = np.empty(cell.size, dtype=np.uint64)
+    for i in range(cell.size):  # splitmix-style mixing of the values' bits
+        h = minutes_bits[i] * np.uint64(0x9E3779B97F4A7C15)
+        more = km_bits[i] if km[i] == km[i] else _MINUS_ONE_BITS
+        for value in (more, pay_bits[i], np.uint64(category[i])):
+            h = (h ^ (h >> np.uint64(31)) ^ value) * np.uint64(0xBF58476D1CE4E5B9)
+        hashes[i] = h ^ (h >> np.uint64(29))
+    size = cell.size
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for i in range(size):
+        start[cell[i] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(size, dtype=np.int64)
+    sorted_hashes = np.empty(size, dtype=hashes.dtype)  # beside the order: each cell's sort reads memory in a row
+    for i in range(size):
+        at = fill[cell[i]]
+        order[at] = i
+        sorted_hashes[at] = hashes[i]
+        fill[cell[i]] += 1
+    n_ties = 0
+    for c in range(n_cells):
+        lo, hi = start[c], start[c + 1]
+        for j in range(lo + 1, hi):
+            item, key = order[j], sorted_hashes[j]
+            m = j - 1
+            while m >= lo and sorted_hashes[m] > key:
+                order[m + 1], sorted_hashes[m + 1] = order[m], sorted_hashes[m]
+                m -= 1
+            order[m + 1], sorted_hashes[m + 1] = item, key
+        for j in range(lo, hi - 1):
+            n_ties += sorted_hashes[j] == sorted_hashes[j + 1]
+    ties = np.empty(n_ties, dtype=np.int64)
+    t = 0
+    for c in range(n_cells):
+        for j in range(start[c], start[c + 1] - 1):
+            if sorted_hashes[j] == sorted_hashes[j + 1]:
+                ties[t] = j
+                t += 1
+    return order, ties
