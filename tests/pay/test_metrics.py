@@ -191,9 +191,13 @@ def test_platform_summary_and_weekly_series_match_the_reference(tables, config):
         assert r["utilisation"] == pytest.approx(weekly[(r["platform"], r["week"])]["utilisation"], rel=1e-12)
 
 
-def test_intervals_match_a_loop_over_replicates(tables, config):
+@pytest.mark.parametrize("dense_max", [0, 30_000_000], ids=["sparse", "dense"])
+def test_intervals_match_a_loop_over_replicates(tables, config, dense_max, monkeypatch):
     """The vectorised bootstrap equals resampling workers one replicate at a time with the same weights."""
+    from gigshift.pay import _metrics
     from gigshift.pay._metrics import aggregate, intervals, poisson_weights, units, worker_codes
+
+    monkeypatch.setattr(_metrics, "_DENSE_BOOTSTRAP_MAX", dense_max)  # both products: sparse and dense
 
     jobs, sessions = validate(tables[0], kind="jobs")[0], validate(tables[1], kind="sessions")[0]
     table = units(jobs, sessions, config)

@@ -502,3 +502,22 @@ def test_privacy_statement_names_k_and_the_budget():
     assert "used up" in privacy_statement(5, 1.0, 0.0)
     with pytest.raises(GigshiftError, match="epsilon_left must be a finite number >= 0"):
         privacy_statement(11, 0.1, -1.0)
+
+
+def test_suppress_with_totals_plans_once_and_agrees_with_each():
+    from gigshift.pay._privacy import released_totals, suppress, suppress_with_totals
+
+    rng = np.random.default_rng(3)
+    cells = pl.DataFrame(
+        {
+            "platform": np.repeat(["a", "b", "c"], 8),
+            "week": np.tile(np.arange(8), 3),
+            "workers": rng.integers(1, 40, 24),
+            "pay": rng.uniform(100, 2000, 24),
+        }
+    )
+    dims = ("platform", "week")
+    both = suppress_with_totals(cells, k=11, dims=dims, values=["pay"])
+    assert both[0].equals(suppress(cells, k=11, dims=dims, values=["pay"]))
+    assert both[1].equals(released_totals(cells, k=11, dims=dims, values=["pay"]))
+    assert both[0]["suppressed"].any()

@@ -488,13 +488,12 @@ def _audit(
     codes = worker_codes(table)
     weights = poisson_weights(codes.height, n_bootstrap, np.random.default_rng(boot_seed)) if n_bootstrap > 0 else None
 
-    from gigshift.pay._privacy import released_totals, suppress
+    from gigshift.pay._privacy import suppress_with_totals
 
     exact = _cell_sums(table, keys, std)
     values = [*RELEASED_SUMS, *standard_counts(std)]
     contributions = table.select("worker_id", *keys)
-    protected = suppress(exact, k=k, dims=dims, values=values, contributions=contributions)  # type: ignore[arg-type]
-    totals = released_totals(exact, k=k, dims=dims, values=values, contributions=contributions)  # type: ignore[arg-type]
+    protected, totals = suppress_with_totals(exact, k=k, dims=dims, values=values, contributions=contributions)  # type: ignore[arg-type]
     dp_info: dict[str, Any] | None = None
     if epsilon is not None:
         protected, totals, dp_info = _dp_release(

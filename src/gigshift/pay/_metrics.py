@@ -264,6 +264,10 @@ def share_exprs(standards: Sequence[Standard]) -> list[pl.Expr]:
     ]
 
 
+#: The largest (sums x cells) x workers matrix of :func:`intervals` made dense (8 bytes an entry: 240 MB).
+_DENSE_BOOTSTRAP_MAX = 30_000_000
+
+
 def poisson_weights(n_workers: int, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
     """Poisson(1) resampling weights, one row per worker (the unit of resampling), one column per replicate."""
     return rng.poisson(1.0, size=(n_workers, n_bootstrap)).astype(np.float64)
@@ -298,10 +302,13 @@ def intervals(
     rows = per_worker.get_column("_cell").cast(pl.Int64).to_numpy()
     cols = per_worker.get_column("_worker").cast(pl.Int64).to_numpy()
     data = np.concatenate([per_worker.get_column(s).cast(pl.Float64).to_numpy() for s in needed])
-    matrix = sparse.csr_matrix(
-        (data, (np.concatenate([rows + i * n_cells for i in range(len(needed))]), np.tile(cols, len(needed)))),
-        shape=(len(needed) * n_cells, n_workers),
-    )
+    at = (np.concatenate([rows + i * n_cells for i in range(len(needed))]), np.tile(cols, len(needed)))
+    shape = (len(needed) * n_cells, n_workers)
+    if shape[0] * shape[1] <= _DENSE_BOOTSTRAP_MAX:  # BLAS on a dense matrix beats a sparse product many times over
+        matrix = np.zeros(shape)
+        matrix[at] = data  # one entry per worker and cell: they were summed per worker above
+    else:
+        matrix = sparse.csr_matrix((data, at), shape=shape)
     sums = matrix @ weights  # (sums x cells, replicates)
     block = {s: sums[i * n_cells : (i + 1) * n_cells] for i, s in enumerate(needed)}
     lo_q, hi_q = (1 - confidence) / 2, 1 - (1 - confidence) / 2

@@ -162,7 +162,13 @@ def suppress(
         worker_id=worker_id,
         caller="suppress",
     )
-    cells = as_polars(cells, name="cells")
+    return _released_cells(as_polars(cells, name="cells"), plan, labels, dims=tuple(dims))
+
+
+def _released_cells(
+    cells: pl.DataFrame, plan: pl.DataFrame, labels: dict[str, pl.DataFrame], *, dims: tuple[str, ...]
+) -> pl.DataFrame:
+    """:func:`suppress`'s answer from the plan."""
     codes = {d: f"__code_{d}" for d in dims}
     status = plan.filter(pl.col(_LEVEL) == 0).select(*dims, "suppressed", "suppression").rename(codes)
     coded = _encode(cells, labels, keep_labels=True)
@@ -213,10 +219,51 @@ def released_totals(
         worker_id=worker_id,
         caller="released_totals",
     )
+    return _released_totals(plan, labels, dims=tuple(dims), values=list(values), workers=workers,
+                            exact=contributions is not None)  # fmt: skip
+
+
+def suppress_with_totals(
+    cells: pl.DataFrame,
+    *,
+    k: int = 11,
+    workers: str = "workers",
+    dims: tuple[str, ...] = _DEFAULT_DIMS,
+    values: Sequence[str],
+    contributions: pl.DataFrame | None = None,
+    worker_id: str = "worker_id",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`suppress` and :func:`released_totals` at once, planned once: (cells, totals)."""
+    plan, labels = _plan(
+        cells,
+        k=k,
+        workers=workers,
+        dims=dims,
+        values=values,
+        contributions=contributions,
+        worker_id=worker_id,
+        caller="suppress",
+    )
+    dims = tuple(dims)
+    released = _released_cells(as_polars(cells, name="cells"), plan, labels, dims=dims)
+    totals = _released_totals(plan, labels, dims=dims, values=list(values), workers=workers,
+                              exact=contributions is not None)  # fmt: skip
+    return released, totals
+
+
+def _released_totals(
+    plan: pl.DataFrame,
+    labels: dict[str, pl.DataFrame],
+    *,
+    dims: tuple[str, ...],
+    values: list[str],
+    workers: str,
+    exact: bool,
+) -> pl.DataFrame:
+    """:func:`released_totals`' answer from the plan."""
     totals = _decode(plan.filter(pl.col(_LEVEL) > 0), labels)
     kept = [pl.when(pl.col(f"__code_{d}").is_not_null()).then(pl.lit(d)) for d in dims]
     margin = pl.concat_str(kept, separator=" x ", ignore_nulls=True).replace("", "all")
-    exact = contributions is not None
     return totals.select(
         margin.alias("margin"),
         *dims,

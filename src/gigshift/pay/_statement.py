@@ -172,13 +172,13 @@ def statement(
     std = config.standards
     keys = ["platform", "week"]
 
-    from gigshift.pay._privacy import released_totals, suppress
+    from gigshift.pay._privacy import suppress_with_totals
 
     exact = _cell_sums(table, keys, std)
     values = [*RELEASED_SUMS, *standard_counts(std)]
     contributions = table.select("worker_id", *keys)
-    pool_cells = _with_metrics(suppress(exact, k=k, dims=tuple(keys), values=values, contributions=contributions), std)
-    totals = released_totals(exact, k=k, dims=tuple(keys), values=values, contributions=contributions)
+    released, totals = suppress_with_totals(exact, k=k, dims=tuple(keys), values=values, contributions=contributions)
+    pool_cells = _with_metrics(released, std)
     pool_platforms = _with_metrics(
         totals.filter(pl.col("margin") == "platform").with_columns(
             *(pl.lit(None, dtype=pl.Float64).alias(c) for c in RELEASED_SUMS if c not in totals.columns)
