@@ -306,3 +306,54 @@ def test_the_canonical_order_sorts_by_cell_and_does_not_depend_on_the_input_orde
     again = _canonical_order(*(c[shuffle] for c in columns), n_weeks=12)
     for values in columns:  # the same values in the same places, whatever order they came in
         np.testing.assert_array_equal(values[order], values[shuffle][again])
+
+
+def _numpy_em(u, s, on, mu, median_s, common_sd, iterations):
+    """The reference for the compiled EM: the steps over all workers at once, in NumPy."""
+    var = s**2
+    inv_var, log_var = 1.0 / var, np.log(2 * np.pi * var)
+    weight = np.where(on, 1.0 / on.sum(), 0.0)
+    mu, kappa, loglik = mu.copy(), 1.0, -np.inf
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for _ in range(iterations):
+            log_p = np.log(weight) - 0.5 * (
+                np.log(kappa) + log_var[:, None] + (u[:, None] - mu) ** 2 * inv_var[:, None] / kappa
+            )
+            top = log_p.max(axis=1, keepdims=True)
+            resp = np.exp(log_p - top)
+            total = resp.sum(axis=1, keepdims=True)
+            loglik = float((top[:, 0] + np.log(total[:, 0])).sum())
+            resp /= total
+            before = (weight, mu.copy(), kappa)
+            weight = resp.mean(axis=0)
+            prec = resp * inv_var[:, None]
+            means = (prec * u[:, None]).sum(axis=0) / prec.sum(axis=0)
+            if weight[0] >= 0.05 and np.isfinite(means[0]):
+                data = float(prec[:, 0].sum()) / kappa
+                mu[0] = float(np.clip(means[0] * data / (data + common_sd**-2), -3 * common_sd, 3 * common_sd))
+            floor = median_s * np.sqrt(kappa)
+            mu[1] = min(means[1], mu[0] - floor) if np.isfinite(means[1]) else mu[1]
+            mu[2] = max(means[2], mu[0] + floor) if np.isfinite(means[2]) else mu[2]
+            kappa = float(np.clip((resp * (u[:, None] - mu) ** 2 * inv_var[:, None]).sum() / u.size, 1.0, 16.0))
+            moved = max(np.abs(weight - before[0]).max(), np.abs(mu - before[1]).max(), abs(kappa - before[2]))
+            if moved < 1e-13:
+                break
+    return weight, mu, resp, kappa, loglik
+
+
+@pytest.mark.parametrize("active", [(0, 1), (0, 2), (0, 1, 2)])
+def test_the_compiled_mixture_em_matches_numpy(active):
+    from gigshift.pay._kernels import mixture_em
+
+    rng = np.random.default_rng(len(active))
+    n = 2_000
+    s = rng.uniform(0.02, 0.05, n)
+    u = np.where(rng.random(n) < 0.3, -0.08, np.where(rng.random(n) < 0.1, 0.06, 0.0)) + rng.normal(0, s * 1.3)
+    on = np.isin(np.arange(3), active)
+    median_s = float(np.median(s))
+    mu = np.array([0.0, min(np.quantile(u, 0.1), -2 * median_s), max(np.quantile(u, 0.9), 2 * median_s)])
+    for iterations in (1, 7, 300):  # one step, a few, and to convergence
+        got = mixture_em(u, s, on, mu, median_s, 0.01, iterations)
+        expected = _numpy_em(u, s, on, mu, median_s, 0.01, iterations)
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)

@@ -199,12 +199,14 @@ def detect_changes(
     options = {"min_workers": min_workers, "min_jobs": min_jobs}
 
     identity = np.arange(n_weeks)
-    observed = [_best(_scan(p, identity[None, :], **options)[0]) for p in panels]
-    # one draw per permutation (cheap); the scans then run over all permutations of a group at once
+    # one draw per permutation (cheap); each group's scan then runs over the weeks' own order and all
+    # permutations at once
     orders = np.array([perm_rng.permutation(n_weeks) for _ in range(n_permutations)]).reshape(n_permutations, n_weeks)
-    top = np.full(n_permutations, -np.inf)
+    observed, top = [], np.full(n_permutations, -np.inf)
     for p in panels:
-        top = np.maximum(top, _scan(p, orders, **options).max(axis=(1, 2), initial=-np.inf))
+        stats = _scan(p, np.vstack([identity, orders]), **options)
+        observed.append(_best(stats[0]))
+        top = np.maximum(top, stats[1:].max(axis=(1, 2), initial=-np.inf))
     exceed = [(top[:, None] >= best[None, :]).sum(axis=0) for best, _ in observed]
 
     pooled_rows: list[dict] = []
@@ -1020,39 +1022,14 @@ def _fit_mixture(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, tuple[int, ...]]:
     """EM (MAP for the unchanged mean) for :func:`_mixture` with only the ``active`` parts; also returns
     the log posterior."""
+    from gigshift.pay._kernels import mixture_em
+
     on = np.zeros(3, dtype=bool)
     on[list(active)] = True
-    var = s**2
-    inv_var, log_var = 1.0 / var, np.log(2 * np.pi * var)
     median_s = float(np.median(s))
-    floor = median_s
-    mu = np.array([0.0, min(np.quantile(u, 0.1), -2 * floor), max(np.quantile(u, 0.9), 2 * floor)])
-    weight = np.where(on, 1.0 / on.sum(), 0.0)
-    kappa, resp, loglik = 1.0, np.zeros((u.size, 3)), -np.inf
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for _ in range(iterations):  # EM steps, each over all workers at once, until nothing moves
-            log_p = np.log(weight) - 0.5 * (
-                np.log(kappa) + log_var[:, None] + (u[:, None] - mu) ** 2 * inv_var[:, None] / kappa
-            )
-            top = log_p.max(axis=1, keepdims=True)
-            resp = np.exp(log_p - top)
-            total = resp.sum(axis=1, keepdims=True)
-            loglik = float((top[:, 0] + np.log(total[:, 0])).sum())
-            resp /= total
-            before = (weight, mu.copy(), kappa)
-            weight = resp.mean(axis=0)
-            prec = resp * inv_var[:, None]
-            means = (prec * u[:, None]).sum(axis=0) / prec.sum(axis=0)
-            if weight[0] >= 0.05 and np.isfinite(means[0]):  # a normal prior N(0, common_sd^2) holds it near 0
-                data = float(prec[:, 0].sum()) / kappa
-                mu[0] = float(np.clip(means[0] * data / (data + common_sd**-2), -3 * common_sd, 3 * common_sd))
-            floor = median_s * np.sqrt(kappa)
-            mu[1] = min(means[1], mu[0] - floor) if np.isfinite(means[1]) else mu[1]
-            mu[2] = max(means[2], mu[0] + floor) if np.isfinite(means[2]) else mu[2]
-            kappa = float(np.clip((resp * (u[:, None] - mu) ** 2 * inv_var[:, None]).sum() / u.size, 1.0, 16.0))
-            moved = max(np.abs(weight - before[0]).max(), np.abs(mu - before[1]).max(), abs(kappa - before[2]))
-            if moved < 1e-13:  # converged to rounding: further steps change nothing that is reported
-                break
+    mu = np.array([0.0, min(np.quantile(u, 0.1), -2 * median_s), max(np.quantile(u, 0.9), 2 * median_s)])
+    # EM steps, compiled (gigshift.pay._kernels), until nothing moves
+    weight, mu, resp, kappa, loglik = mixture_em(u, s, on, mu, median_s, float(common_sd), int(iterations))
     return weight, mu, resp, kappa, loglik - 0.5 * (mu[0] / common_sd) ** 2, active
 
 

@@ -236,3 +236,80 @@ def order_by_cell_and_hash(
                 ties[t] = j
                 t += 1
     return order, ties
+
+
+@njit(cache=True, nogil=True)
+def mixture_em(
+    u: np.ndarray,
+    s: np.ndarray,
+    on: np.ndarray,
+    mu_start: np.ndarray,
+    median_s: float,
+    common_sd: float,
+    iterations: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:  # pragma: no cover - compiled; checked in tests
+    """The EM steps of ``gigshift.pay._changes._fit_mixture``: weights, means, responsibilities (workers x 3),
+    ``kappa`` and the log likelihood, for the parts ``on`` from means ``mu_start``. One pass over the
+    workers per step, where NumPy made some twenty (workers x 3) arrays."""
+    n = u.size
+    var = s * s
+    inv_var = 1.0 / var
+    log_var = np.log(2.0 * np.pi * var)
+    n_on = 0.0
+    for j in range(3):
+        n_on += 1.0 if on[j] else 0.0
+    weight = np.zeros(3)
+    for j in range(3):
+        weight[j] = 1.0 / n_on if on[j] else 0.0
+    mu = mu_start.copy()
+    kappa, loglik = 1.0, -np.inf
+    resp = np.zeros((n, 3))
+    log_w = np.empty(3)
+    for _ in range(iterations):
+        for j in range(3):
+            log_w[j] = np.log(weight[j]) if weight[j] > 0.0 else -np.inf
+        log_kappa = np.log(kappa)
+        loglik = 0.0
+        count, prec, first = np.zeros(3), np.zeros(3), np.zeros(3)
+        for i in range(n):
+            top = -np.inf
+            lp = np.empty(3)
+            for j in range(3):
+                d = u[i] - mu[j]
+                lp[j] = log_w[j] - 0.5 * (log_kappa + log_var[i] + d * d * inv_var[i] / kappa)
+                top = max(top, lp[j])
+            total = 0.0
+            for j in range(3):
+                lp[j] = np.exp(lp[j] - top)
+                total += lp[j]
+            loglik += top + np.log(total)
+            for j in range(3):
+                r = lp[j] / total
+                resp[i, j] = r
+                count[j] += r
+                prec[j] += r * inv_var[i]
+                first[j] += r * inv_var[i] * u[i]
+        before_w, before_mu, before_kappa = weight.copy(), mu.copy(), kappa
+        for j in range(3):
+            weight[j] = count[j] / n
+        means = first / prec
+        if weight[0] >= 0.05 and np.isfinite(means[0]):  # a normal prior N(0, common_sd^2) holds it near 0
+            data = prec[0] / kappa
+            mu[0] = min(max(means[0] * data / (data + common_sd**-2), -3.0 * common_sd), 3.0 * common_sd)
+        floor = median_s * np.sqrt(kappa)
+        if np.isfinite(means[1]):
+            mu[1] = min(means[1], mu[0] - floor)
+        if np.isfinite(means[2]):
+            mu[2] = max(means[2], mu[0] + floor)
+        spread = 0.0
+        for i in range(n):
+            for j in range(3):
+                d = u[i] - mu[j]
+                spread += resp[i, j] * d * d * inv_var[i]
+        kappa = min(max(spread / n, 1.0), 16.0)
+        moved = abs(kappa - before_kappa)
+        for j in range(3):
+            moved = max(moved, abs(weight[j] - before_w[j]), abs(mu[j] - before_mu[j]))
+        if moved < 1e-13:  # converged to rounding: further steps change nothing that is reported
+            break
+    return weight, mu, resp, kappa, loglik
