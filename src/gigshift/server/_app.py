@@ -22,7 +22,7 @@ import gigshift
 from gigshift._errors import GigshiftError
 from gigshift.server._allocations import stale_after
 from gigshift.server._api import api, public
-from gigshift.server._db import make_engine, resolve_url, session_factory
+from gigshift.server._db import make_engine, read_session_factory, resolve_url, session_factory
 from gigshift.server._migrate import check_current
 from gigshift.server._security import resolve_secret_key
 from gigshift.server._store import ApiError
@@ -211,7 +211,7 @@ def create_app(
         lifespan=_warm_up,
     )
     app.state.engine = engine
-    app.state.read_sessions = session_factory(engine)
+    app.state.read_sessions = read_session_factory(engine)
     app.state.write_sessions = session_factory(engine, write=True)
     app.state.secret_key = resolve_secret_key(engine, secret_key=secret_key, dev=dev)
     app.state.background_threshold = background_threshold

@@ -100,6 +100,17 @@ def session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Sess
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
 
 
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for requests that only read (GET handlers, the caller's login check).
+
+    On PostgreSQL each statement runs on its own (autocommit): at READ COMMITTED every statement sees
+    the data committed before it began either way, and a request saves the round trips of ``BEGIN``
+    and ``ROLLBACK``. Not for work that writes or locks rows: that needs :func:`transaction`.
+    """
+    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if is_postgres(engine) else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back (nothing written) if it raises."""
