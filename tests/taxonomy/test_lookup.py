@@ -140,3 +140,32 @@ def test_semantic_backend_on_a_small_index(tmp_path, monkeypatch):
     assert any(tmp_path.glob("semantic-titles-*.npy"))  # vectors cached for the next process
     again = LookupIndex.build(backend="semantic", soc_codes=_SMALL)
     assert np.array_equal(again.title_vectors, small.title_vectors)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Translate a product manual from German into English", "Assemble flat-pack furniture in a two bedroom flat",
+     "Bookkeeping for a small cafe: reconcile last quarter"],
+)  # fmt: skip
+def test_exposure_and_categories_are_lookups_own(index, text):
+    """The server's lean path gives lookup()'s exposure and categories, without building its tables."""
+    result = index.lookup(text, top=3)
+    exposure, categories = index.exposure_and_categories(text, top=3)
+    assert exposure == result.exposure
+    assert categories == result.categories.select("slug", "name", "score").to_dicts()
+    with pytest.raises(GigshiftError, match="shares a word"):
+        index.exposure_and_categories("zzzz qqqq", top=3)
+
+
+def test_top3_mean_matches_a_sort_of_every_task(index):
+    """The mean of each occupation's three best task similarities, against a sort of all of them."""
+    rng = np.random.default_rng(0)
+    occ, starts = index._task_occ, index._task_starts
+    n_occ = len(index._title_starts)
+    for sims in (np.where(rng.random(occ.size) < 0.05, rng.random(occ.size), 0.0), rng.normal(0, 1, occ.size)):
+        order = np.lexsort((-sims, occ))
+        top = (np.arange(order.size) - starts[occ[order]]) < 3
+        expected = np.bincount(occ[order][top], weights=sims[order][top], minlength=n_occ) / np.maximum(
+            np.bincount(occ[order][top], minlength=n_occ), 1
+        )
+        np.testing.assert_allclose(index._top3_mean(sims), expected, rtol=1e-12, atol=1e-15)

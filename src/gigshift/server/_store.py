@@ -176,15 +176,13 @@ def add_user(
 
 
 def _exposure_from_text(text: str) -> tuple[dict[str, object], list[dict]]:
-    from gigshift.taxonomy import lookup
+    from gigshift.taxonomy._lookup import default_index
 
-    try:
-        result = lookup(text, top=3)
+    try:  # lookup()'s exposure and categories, without its tables
+        found, suggested = default_index().exposure_and_categories(text, top=3)
     except GigshiftError as exc:
         raise ApiError(422, f"text: {exc}", field="text") from None
-    suggested = result.categories.select("slug", "name", "score").to_dicts()
-    exposure = {"gpt4_beta": result.exposure["gpt4"]["beta"], "human_beta": result.exposure["human"]["beta"]}
-    return exposure, suggested
+    return {"gpt4_beta": found["gpt4"]["beta"], "human_beta": found["human"]["beta"]}, suggested
 
 
 def create_task(session: Session, *, actor, body) -> Task:  # type: ignore[no-untyped-def]

@@ -251,6 +251,8 @@ class LookupIndex:
         self.titles = titles  # title, occ_idx (sorted by occ_idx)
         self.tasks = tasks  # task_id, soc_code, task, occ_idx, labels (sorted by occ_idx)
         self.categories = categories
+        self._category_slugs = categories.get_column("slug").to_list()
+        self._category_names = categories.get_column("name").to_list()
         self.weights = {**_WEIGHTS, **(weights or {})}
         n_occ = occupations.height
         self._title_occ = titles["occ_idx"].to_numpy()
@@ -441,18 +443,45 @@ class LookupIndex:
         )
 
     def _similarities(self, matrix, query) -> np.ndarray:
-        # one query: a sparse matrix times a dense vector (one pass over the matrix's non-zeros) is several
-        # times faster than the sparse-sparse product, which builds an index structure for every call
+        if sparse.issparse(query) and sparse.issparse(matrix):
+            # one query of a few words: only the matrix's columns of those words matter, and a copy of
+            # the matrix by column reads just them (a pass over all its non-zeros costs ten times more)
+            query = sparse.csr_matrix(query)
+            columns = self._by_column(matrix)[:, query.indices]
+            return np.asarray(columns @ query.data.astype(np.float64)).ravel()
         if sparse.issparse(query):
             query = query.toarray()
         sims = matrix @ np.asarray(query).ravel()
         return np.asarray(sims).ravel().astype(np.float64)
+
+    def _by_column(self, matrix):  # type: ignore[no-untyped-def]
+        """``matrix`` stored by column (CSC), made once per matrix of the index."""
+        cache = self.__dict__.setdefault("_columns", {})
+        held = cache.get(id(matrix))
+        if held is None or held[0] is not matrix:
+            held = cache[id(matrix)] = (matrix, sparse.csc_matrix(matrix))
+        return held[1]
 
     def _group_max(self, values: np.ndarray, starts: np.ndarray, present: np.ndarray) -> np.ndarray:
         out = np.zeros(len(starts))
         safe = np.minimum(starts, len(values) - 1)
         out[present] = np.maximum.reduceat(values, safe)[present]
         return out
+
+    def _top3_mean(self, task_sim: np.ndarray) -> np.ndarray:
+        """Per occupation, the mean of its three best task similarities (of all its tasks if fewer)."""
+        n_occ = len(self._title_starts)
+        top_n = np.minimum(np.bincount(self._task_occ, minlength=n_occ), 3)
+        # with no negative similarity (TF-IDF) the best three are among the non-zero ones: sort only those
+        rows = np.flatnonzero(task_sim) if task_sim.min(initial=0.0) >= 0 else np.arange(task_sim.size)
+        occ, sim = self._task_occ[rows], task_sim[rows]
+        order = np.lexsort((-sim, occ))
+        occ, sim = occ[order], sim[order]
+        first = np.flatnonzero(np.r_[True, occ[1:] != occ[:-1]])  # where each occupation's run starts
+        rank = np.arange(occ.size) - np.repeat(first, np.diff(np.r_[first, occ.size]))
+        top = rank < 3
+        top_sum = np.bincount(occ[top], weights=sim[top], minlength=n_occ)
+        return top_sum / np.maximum(top_n, 1)
 
     def score_occupations(self, text: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Occupation scores (one per indexed occupation) and the per-view similarities behind them."""
@@ -467,17 +496,10 @@ class LookupIndex:
         profile_sim = self._similarities(self.profile_vectors, q)
         category_sim = self._similarities(self.category_vectors, q)
         title_max = self._group_max(title_sim, self._title_starts, self._has_title)
-        # mean of the three best task similarities per occupation, vectorised: sort within groups
-        order = np.lexsort((-task_sim, self._task_occ))
-        rank = np.arange(len(order)) - self._task_starts[self._task_occ[order]]
-        top = rank < 3
-        n_occ = len(self._title_starts)
-        top_sum = np.bincount(self._task_occ[order][top], weights=task_sim[order][top], minlength=n_occ)
-        top_n = np.maximum(np.bincount(self._task_occ[order][top], minlength=n_occ), 1)
-        task_top = top_sum / top_n
+        task_top = self._top3_mean(task_sim)
         via_category = self._membership.T @ np.clip(category_sim, 0, None)
         views = {"title": title_max, "profile": profile_sim, "task": task_top, "category": via_category}
-        score = np.zeros(n_occ)
+        score = np.zeros(len(self._title_starts))
         for name, weight in self.weights.items():
             if weight:
                 # scale each view from the typical occupation (median: 0 for sparse TF-IDF views, a
@@ -494,36 +516,14 @@ class LookupIndex:
             "title_max": title_max,
         }
 
-    def lookup(self, text: str, *, top: int = 5, n_tasks: int = 10) -> LookupResult:
-        """See :func:`gigshift.taxonomy.lookup`."""
-        _check_text(text)
-        top = check_positive_int("top", top, caller="lookup")
-        query = " ".join(text.split())
-        score, sims = self.score_occupations(query)
-        if not np.any(score > 0):
-            raise GigshiftError(
-                f"lookup: no O*NET title, task or description shares a word with {query[:60]!r}; "
-                "describe the work in plain English (what you do, with what, for whom)"
-            )
+    def _evidence(
+        self, score: np.ndarray, sims: dict[str, np.ndarray], *, top: int
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, dict[str, float]], np.ndarray, np.ndarray]:
+        """From the occupation scores: the ``top`` occupations, each task's share of the exposure, the
+        exposure, the categories' scores and the ``top`` categories (see the module docstring)."""
         best = np.argsort(-score, kind="stable")[:top]
         best = best[score[best] > 0]
-
-        # matched title per occupation (the title with the highest similarity)
-        title_sim = sims["title"]
-        matched_title = []
-        titles = self.titles["title"]
-        for o in best:  # at most `top` occupations: a short loop over results, not over the data
-            lo = self._title_starts[o]
-            hi = self._title_starts[o + 1] if o + 1 < len(self._title_starts) else len(title_sim)
-            matched_title.append(titles[int(lo + np.argmax(title_sim[lo:hi]))] if hi > lo else None)
-
-        occ_rows = (
-            self.occupations[best.tolist()]
-            .select("soc_code", "title", *SCORE_COLUMNS)
-            .with_columns(score=pl.Series(score[best]), matched_title=pl.Series(matched_title, dtype=pl.String))
-        )
-
-        # exposure from matched tasks (see module docstring)
+        # exposure from matched tasks
         share = score[best] / score[best].sum()
         occ_share = np.zeros(len(score))
         occ_share[best] = share
@@ -540,6 +540,56 @@ class LookupIndex:
             lens: {m: float(np.dot(weight, self._label_values[lens][m])) for m in ("alpha", "beta", "gamma")}
             for lens in ("gpt4", "human")
         }
+        # categories: the text's similarity to each category's document, blended with occupation evidence
+        occ_evidence = self._membership @ (score / score.max())
+        cat_score = 0.5 * sims["category"] + 0.5 * occ_evidence
+        order = np.argsort(-cat_score, kind="stable")[:top]
+        return best, weight, exposure, cat_score, order[cat_score[order] > 0]
+
+    def exposure_and_categories(self, text: str, *, top: int = 5) -> tuple[dict[str, dict[str, float]], list[dict]]:
+        """:meth:`lookup`'s ``exposure`` and ``categories`` (as dicts of slug, name, score) alone, without
+        building its tables: for a service that categorises each posted task."""
+        _check_text(text)
+        top = check_positive_int("top", top, caller="lookup")
+        query = " ".join(text.split())
+        score, sims = self.score_occupations(query)
+        if not np.any(score > 0):
+            raise GigshiftError(
+                f"lookup: no O*NET title, task or description shares a word with {query[:60]!r}; "
+                "describe the work in plain English (what you do, with what, for whom)"
+            )
+        _, _, exposure, cat_score, order = self._evidence(score, sims, top=top)
+        slugs, names = self._category_slugs, self._category_names
+        return exposure, [{"slug": slugs[i], "name": names[i], "score": float(cat_score[i])} for i in order.tolist()]
+
+    def lookup(self, text: str, *, top: int = 5, n_tasks: int = 10) -> LookupResult:
+        """See :func:`gigshift.taxonomy.lookup`."""
+        _check_text(text)
+        top = check_positive_int("top", top, caller="lookup")
+        query = " ".join(text.split())
+        score, sims = self.score_occupations(query)
+        if not np.any(score > 0):
+            raise GigshiftError(
+                f"lookup: no O*NET title, task or description shares a word with {query[:60]!r}; "
+                "describe the work in plain English (what you do, with what, for whom)"
+            )
+        best, weight, exposure, cat_score, order = self._evidence(score, sims, top=top)
+
+        # matched title per occupation (the title with the highest similarity)
+        title_sim = sims["title"]
+        matched_title = []
+        titles = self.titles["title"]
+        for o in best:  # at most `top` occupations: a short loop over results, not over the data
+            lo = self._title_starts[o]
+            hi = self._title_starts[o + 1] if o + 1 < len(self._title_starts) else len(title_sim)
+            matched_title.append(titles[int(lo + np.argmax(title_sim[lo:hi]))] if hi > lo else None)
+
+        occ_rows = (
+            self.occupations[best.tolist()]
+            .select("soc_code", "title", *SCORE_COLUMNS)
+            .with_columns(score=pl.Series(score[best]), matched_title=pl.Series(matched_title, dtype=pl.String))
+        )
+
         picked = np.argsort(-weight, kind="stable")[:n_tasks]
         picked = picked[weight[picked] > 0]
         task_rows = (
@@ -560,12 +610,6 @@ class LookupIndex:
             .select("task_id", "task", "soc_code", "score", "similarity", "gpt4_label", "human_label")
         )
 
-        # categories: the text's similarity to each category's document, blended with occupation evidence
-        cat_sim = sims["category"]
-        occ_evidence = self._membership @ (score / score.max())
-        cat_score = 0.5 * cat_sim + 0.5 * occ_evidence
-        order = np.argsort(-cat_score, kind="stable")[:top]
-        order = order[cat_score[order] > 0]
         cat_rows = (
             self.categories[order.tolist()].select("slug", "name").with_columns(score=pl.Series(cat_score[order]))
         )
