@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import math
+import sys
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -451,13 +455,23 @@ def audit(
     root = np.random.SeedSequence(seed)
     boot_seed, change_seed, gap_seed, dp_seed = root.spawn(4)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gigshift-detect-changes") as background:
+    if "statsmodels.stats.oaxaca" not in sys.modules:  # a second to import: done while the cells are summed
+        threading.Thread(target=_import_quietly, args=("statsmodels.stats.oaxaca",), daemon=True).start()
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: the audit keeps both cores busy with its two threads, and idle BLAS threads spin
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(1, "gigshift-detect-changes") as background:
         # change detection needs only the jobs, and is mostly compiled and NumPy code that lets go of the
         # GIL: it runs beside the cells, intervals and gaps (a third of the audit's time on two cores)
         found = background.submit(_detect_changes, jobs, seed=change_seed) if detect else None
         return _audit(jobs, sess, work, config, pool, ledger, found, dims=dims, k=k, epsilon=epsilon,
                       n_bootstrap=n_bootstrap, confidence=confidence, gap_controls=gap_controls, at=at, root=root,
                       boot_seed=boot_seed, gap_seed=gap_seed, dp_seed=dp_seed)  # fmt: skip
+
+
+def _import_quietly(module: str) -> None:
+    with contextlib.suppress(Exception):  # the module's own import, where it is needed, reports any failure
+        importlib.import_module(module)
 
 
 def _audit(

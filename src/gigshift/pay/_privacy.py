@@ -404,15 +404,17 @@ def _cube(cells: pl.DataFrame, *, dims: tuple[str, ...], values: list[str], work
 
 def _exact_workers(cube: pl.DataFrame, jobs: pl.DataFrame, *, dims: tuple[str, ...], worker_id: str) -> pl.DataFrame:
     """Replace the totals' worker counts (a lower bound) by the distinct workers in ``jobs`` (dims coded)."""
+    # the workers as integers once (one pass hashing their ids), then every margin's count at once
+    coded = jobs.lazy().with_columns(pl.col(worker_id).cast(pl.String).cast(pl.Categorical).to_physical())
     counts = []
     for level in range(1, len(dims) + 1):
         for summed in combinations(dims, level):
             kept = [d for d in dims if d not in summed]
             n = pl.col(worker_id).n_unique().cast(pl.Int64).alias("__exact")
-            frame = jobs.group_by(kept).agg(n) if kept else jobs.select(n)
+            frame = coded.group_by(kept).agg(n) if kept else coded.select(n)
             frame = frame.with_columns(*[pl.lit(None, dtype=cube.schema[d]).alias(d) for d in summed])
             counts.append(frame.select(*[pl.col(d).cast(cube.schema[d]) for d in dims], "__exact"))
-    exact = pl.concat(counts)
+    exact = pl.concat(pl.collect_all(counts, engine="streaming"))  # counts: exact in any order of adding up
     joined = cube.join(exact, on=list(dims), how="left", nulls_equal=True)
     return (
         joined.with_columns(
