@@ -22,7 +22,7 @@ import gigshift
 from gigshift._errors import GigshiftError
 from gigshift.server._allocations import stale_after
 from gigshift.server._api import api, public
-from gigshift.server._db import make_engine, read_session_factory, resolve_url, session_factory
+from gigshift.server._db import make_engine, read_engine, read_session_factory, resolve_url, session_factory
 from gigshift.server._migrate import check_current
 from gigshift.server._security import resolve_secret_key
 from gigshift.server._store import ApiError
@@ -57,6 +57,9 @@ class _TooLarge(HTTPException):
         super().__init__(status_code=413, detail=f"request body over {limit} bytes")
 
 
+_SECURITY_HEADER_BYTES = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
 class GuardMiddleware:
     """Refuse bodies over ``max_body_bytes`` (by Content-Length, or while streaming) and add security headers."""
 
@@ -67,13 +70,9 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        too_large = JSONResponse(
-            {"detail": f"request body over {self.max_body_bytes} bytes", "field": "body"}, status_code=413
-        )
+        declared = next((v for k, v in scope.get("headers") or [] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await self._send_with_headers(too_large, scope, receive, send)
+            await self._send_with_headers(self._too_large(), scope, receive, send)
             return
         seen = 0
         started = False
@@ -92,7 +91,7 @@ class GuardMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items() if k.encode() not in present]
+                extra = [(k, v) for k, v in _SECURITY_HEADER_BYTES if k not in present]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
@@ -100,7 +99,10 @@ class GuardMiddleware:
             await self.app(scope, limited_receive, secured_send)
         except _TooLarge:
             if not started:
-                await self._send_with_headers(too_large, scope, receive, send)
+                await self._send_with_headers(self._too_large(), scope, receive, send)
+
+    def _too_large(self) -> JSONResponse:
+        return JSONResponse({"detail": f"request body over {self.max_body_bytes} bytes", "field": "body"}, 413)
 
     @staticmethod
     async def _send_with_headers(response: JSONResponse, scope: Scope, receive: Receive, send: Send) -> None:
@@ -211,6 +213,7 @@ def create_app(
         lifespan=_warm_up,
     )
     app.state.engine = engine
+    app.state.read_engine = read_engine(engine)
     app.state.read_sessions = read_session_factory(engine)
     app.state.write_sessions = session_factory(engine, write=True)
     app.state.secret_key = resolve_secret_key(engine, secret_key=secret_key, dev=dev)

@@ -107,8 +107,12 @@ def read_session_factory(engine: Engine) -> sessionmaker[Session]:
     the data committed before it began either way, and a request saves the round trips of ``BEGIN``
     and ``ROLLBACK``. Not for work that writes or locks rows: that needs :func:`transaction`.
     """
-    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if is_postgres(engine) else engine
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+    return sessionmaker(bind=read_engine(engine), expire_on_commit=False, autoflush=False)
+
+
+def read_engine(engine: Engine) -> Engine:
+    """``engine`` for statements that only read (see :func:`read_session_factory`)."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT") if is_postgres(engine) else engine
 
 
 @contextmanager
