@@ -291,3 +291,22 @@ def test_policy_versions_are_checked_by_the_engine_and_activated_one_at_a_time(a
     assert run.status_code in (201, 202), run.text
     assert api.get(f"/api/v1/allocations/{run.json()['run_id']}", "operator").json()["policy_version"] == "v3"
     assert _activity(api, "policy.activate") == [(api.seed.users["operator"], "v2")]
+
+
+def test_reads_run_without_a_transaction_on_postgresql_and_writes_in_one(api):
+    """A request that only reads runs each statement on its own on PostgreSQL (no BEGIN and ROLLBACK round
+    trips); work that writes keeps its transaction, on both databases."""
+    import sqlalchemy as sa
+
+    state = api.app.state
+    with state.read_sessions() as session:
+        session.execute(sa.text("SELECT 1"))
+        if api.backend == "postgresql":
+            driver = session.connection().connection.driver_connection
+            assert driver.autocommit and driver.info.transaction_status.name == "IDLE"
+    with state.write_sessions() as session:
+        session.execute(sa.text("SELECT 1"))
+        assert session.connection().in_transaction()
+        if api.backend == "postgresql":
+            assert session.connection().connection.driver_connection.info.transaction_status.name == "INTRANS"
+    assert api.get("/api/v1/me", "operator").status_code == 200
