@@ -48,6 +48,13 @@ def serve_command(
     workers: int = typer.Option(
         1, "--workers", min=1, max=64, help="Server processes; the app keeps no state, so they share the database."
     ),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        max=1000,
+        help="Threads per process for the handlers (default $GIGSHIFT_REQUEST_THREADS, else 4).",
+    ),
     dask: str | None = typer.Option(
         None,
         "--dask",
@@ -64,8 +71,11 @@ def serve_command(
 
     from gigshift.server import create_app, load_demo
     from gigshift.server._allocations import ENV_DASK_SCHEDULER
+    from gigshift.server._app import ENV_REQUEST_THREADS
 
     with user_errors():
+        if threads is not None:  # read by every process's app as it starts
+            os.environ[ENV_REQUEST_THREADS] = str(threads)
         if dask is not None:
             # the server reads the address from the environment at each run, in every worker process
             os.environ[ENV_DASK_SCHEDULER] = _dask_address(dask)

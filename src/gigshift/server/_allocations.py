@@ -242,6 +242,14 @@ def execute_run(engine: Engine, run_id: str) -> None:
     _execute_here(engine, run_id)
 
 
+async def execute_in_background(engine: Engine, run_id: str) -> None:
+    """:func:`execute_run` as a request's background task, on a thread of its own: a long run must not hold
+    one of the few threads that serve requests (``$GIGSHIFT_REQUEST_THREADS``)."""
+    import anyio
+
+    await anyio.to_thread.run_sync(execute_run, engine, run_id, limiter=anyio.CapacityLimiter(1))
+
+
 def _execute_here(engine: Engine, run_id: str) -> None:
     attempt = _claim(engine, run_id)
     if attempt is None:

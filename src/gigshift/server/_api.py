@@ -436,7 +436,7 @@ def post_allocation(
     )
     status = wanted.status
     if wanted.execute and wanted.background:
-        background_tasks.add_task(_allocations.execute_run, engine, wanted.run_id)
+        background_tasks.add_task(_allocations.execute_in_background, engine, wanted.run_id)
         status = "queued"
     elif wanted.execute:
         _allocations.execute_run(engine, wanted.run_id)

@@ -173,6 +173,20 @@ async def _bug(_request: Request, exc: Exception) -> JSONResponse:
     return _error(500, "internal error; the server log has the details", None)
 
 
+ENV_REQUEST_THREADS = "GIGSHIFT_REQUEST_THREADS"
+REQUEST_THREADS = 4
+
+
+def request_threads() -> int:
+    """Threads per server process for the handlers (``$GIGSHIFT_REQUEST_THREADS``, or 4)."""
+    raw = os.environ.get(ENV_REQUEST_THREADS, "").strip()
+    if not raw:
+        return REQUEST_THREADS
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise GigshiftError(f"{ENV_REQUEST_THREADS}: expected a whole number of threads from 1 to 1000, got {raw!r}")
+    return int(raw)
+
+
 def create_app(
     database_url: str | None = None,
     *,
@@ -197,6 +211,9 @@ def create_app(
         Larger request bodies get 413.
     background_threshold : int, default=1000
         Allocation runs over more open tasks than this run as background jobs unless the request says.
+
+    The handlers run on ``$GIGSHIFT_REQUEST_THREADS`` threads (default 4; ``gigshift serve --threads``);
+    background allocation runs on threads of their own.
     """
     url = resolve_url(database_url)
     engine = make_engine(url)
@@ -218,6 +235,7 @@ def create_app(
     app.state.write_sessions = session_factory(engine, write=True)
     app.state.secret_key = resolve_secret_key(engine, secret_key=secret_key, dev=dev)
     app.state.background_threshold = background_threshold
+    app.state.request_threads = request_threads()
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
@@ -243,6 +261,11 @@ def create_app(
 async def _warm_up(_app: FastAPI) -> AsyncIterator[None]:
     """Load the atlas as the server starts, in the background, rather than in the first task posts."""
     threading.Thread(target=_load_atlas, name="gigshift-warm-up", daemon=True).start()
+    import anyio.to_thread
+
+    # Few threads serve the (synchronous) handlers: their work holds the GIL but for the database's answers,
+    # and forty threads taking turns at it cost more CPU per request than four (benchmarks/load.py).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = _app.state.request_threads
     yield
 
 

@@ -529,7 +529,7 @@ def operator_run(request: Request, actor: Viewer, form: Form, background_tasks: 
         background_threshold=request.app.state.background_threshold,
     )
     if wanted.execute and wanted.background:
-        background_tasks.add_task(_allocations.execute_run, engine, wanted.run_id)
+        background_tasks.add_task(_allocations.execute_in_background, engine, wanted.run_id)
     elif wanted.execute:
         _allocations.execute_run(engine, wanted.run_id)
     return _see_other(f"/operator/allocations/{quote(wanted.run_id, safe='')}")
