@@ -152,17 +152,8 @@ def suppress(
     [('a', 1, None, 'primary'), ('a', 2, 900.0, None), ('a', 3, None, 'complementary'),
      ('b', 1, None, 'complementary'), ('b', 2, 1100.0, None), ('b', 3, None, 'complementary')]
     """
-    plan, labels = _plan(
-        cells,
-        k=k,
-        workers=workers,
-        dims=dims,
-        values=values,
-        contributions=contributions,
-        worker_id=worker_id,
-        caller="suppress",
-    )
-    return _released_cells(as_polars(cells, name="cells"), plan, labels, dims=tuple(dims))
+    options = {"k": k, "workers": workers, "dims": dims, "values": values, "contributions": contributions}
+    return _protect(cells, **options, worker_id=worker_id, caller="suppress", totals=False)[0]  # type: ignore[return-value]
 
 
 def _released_cells(
@@ -209,18 +200,8 @@ def released_totals(
     [('platform', 'a', None, 1660.0), ('platform', 'b', None, 3000.0), ('week', None, 1, 1460.0),
      ('week', None, 2, 2000.0), ('week', None, 3, 1200.0), ('all', None, None, 4660.0)]
     """
-    plan, labels = _plan(
-        cells,
-        k=k,
-        workers=workers,
-        dims=dims,
-        values=values,
-        contributions=contributions,
-        worker_id=worker_id,
-        caller="released_totals",
-    )
-    return _released_totals(plan, labels, dims=tuple(dims), values=list(values), workers=workers,
-                            exact=contributions is not None)  # fmt: skip
+    options = {"k": k, "workers": workers, "dims": dims, "values": values, "contributions": contributions}
+    return _protect(cells, **options, worker_id=worker_id, caller="released_totals", cells_=False)[1]  # type: ignore[return-value]
 
 
 def suppress_with_totals(
@@ -234,21 +215,34 @@ def suppress_with_totals(
     worker_id: str = "worker_id",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`suppress` and :func:`released_totals` at once, planned once: (cells, totals)."""
-    plan, labels = _plan(
-        cells,
-        k=k,
-        workers=workers,
-        dims=dims,
-        values=values,
-        contributions=contributions,
-        worker_id=worker_id,
-        caller="suppress",
-    )
+    options = {"k": k, "workers": workers, "dims": dims, "values": values, "contributions": contributions}
+    return _protect(cells, **options, worker_id=worker_id, caller="suppress_with_totals")  # type: ignore[return-value]
+
+
+def _protect(
+    cells: pl.DataFrame,
+    *,
+    k: int,
+    workers: str,
+    dims: tuple[str, ...],
+    values: Sequence[str],
+    contributions: pl.DataFrame | None,
+    worker_id: str,
+    caller: str,
+    cells_: bool = True,
+    totals: bool = True,
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The released cells and the released totals (each only if asked for) from one plan."""
+    plan, labels = _plan(cells, k=k, workers=workers, dims=dims, values=values, contributions=contributions,
+                         worker_id=worker_id, caller=caller)  # fmt: skip
     dims = tuple(dims)
-    released = _released_cells(as_polars(cells, name="cells"), plan, labels, dims=dims)
-    totals = _released_totals(plan, labels, dims=dims, values=list(values), workers=workers,
-                              exact=contributions is not None)  # fmt: skip
-    return released, totals
+    released = _released_cells(as_polars(cells, name="cells"), plan, labels, dims=dims) if cells_ else None
+    margins = (
+        _released_totals(plan, labels, dims=dims, values=list(values), workers=workers, exact=contributions is not None)
+        if totals
+        else None
+    )
+    return released, margins
 
 
 def _released_totals(

@@ -546,11 +546,9 @@ class LookupIndex:
         order = np.argsort(-cat_score, kind="stable")[:top]
         return best, weight, exposure, cat_score, order[cat_score[order] > 0]
 
-    def exposure_and_categories(self, text: str, *, top: int = 5) -> tuple[dict[str, dict[str, float]], list[dict]]:
-        """:meth:`lookup`'s ``exposure`` and ``categories`` (as dicts of slug, name, score) alone, without
-        building its tables: for a service that categorises each posted task."""
+    def _scored(self, text: str) -> tuple[str, np.ndarray, dict[str, np.ndarray]]:
+        """The query (whitespace collapsed), its occupation scores and similarities; refused if no word matches."""
         _check_text(text)
-        top = check_positive_int("top", top, caller="lookup")
         query = " ".join(text.split())
         score, sims = self.score_occupations(query)
         if not np.any(score > 0):
@@ -558,21 +556,21 @@ class LookupIndex:
                 f"lookup: no O*NET title, task or description shares a word with {query[:60]!r}; "
                 "describe the work in plain English (what you do, with what, for whom)"
             )
+        return query, score, sims
+
+    def exposure_and_categories(self, text: str, *, top: int = 5) -> tuple[dict[str, dict[str, float]], list[dict]]:
+        """:meth:`lookup`'s ``exposure`` and ``categories`` (as dicts of slug, name, score) alone, without
+        building its tables: for a service that categorises each posted task."""
+        top = check_positive_int("top", top, caller="lookup")
+        _, score, sims = self._scored(text)
         _, _, exposure, cat_score, order = self._evidence(score, sims, top=top)
         slugs, names = self._category_slugs, self._category_names
         return exposure, [{"slug": slugs[i], "name": names[i], "score": float(cat_score[i])} for i in order.tolist()]
 
     def lookup(self, text: str, *, top: int = 5, n_tasks: int = 10) -> LookupResult:
         """See :func:`gigshift.taxonomy.lookup`."""
-        _check_text(text)
         top = check_positive_int("top", top, caller="lookup")
-        query = " ".join(text.split())
-        score, sims = self.score_occupations(query)
-        if not np.any(score > 0):
-            raise GigshiftError(
-                f"lookup: no O*NET title, task or description shares a word with {query[:60]!r}; "
-                "describe the work in plain English (what you do, with what, for whom)"
-            )
+        query, score, sims = self._scored(text)
         best, weight, exposure, cat_score, order = self._evidence(score, sims, top=top)
 
         # matched title per occupation (the title with the highest similarity)
