@@ -44,7 +44,8 @@ one BLAS thread during the audit; statsmodels imported in the background.
 | load + add, 1M-row canonical CSV                 | 3.1 s               | 2.8 s (< 5 s)    |
 
 The fresh process pays for its imports and for the first touch of its working memory (1.8 million page
-faults, some 5 s of system CPU), which a warm process has already made. The planted cut is recovered as
+faults, some 5 s of system CPU), which a warm process has already made; run alone, it took 14.4-17.5 s over
+six runs (17.1 s in the benchmark's own run, which follows its other steps). The planted cut is recovered as
 -0.150 [-0.151, -0.150] on 2025-03-03 with 0.40 of workers cut.
 """
 
