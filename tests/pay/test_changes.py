@@ -299,13 +299,14 @@ def test_the_canonical_order_sorts_by_cell_and_does_not_depend_on_the_input_orde
     minutes, pay = rng.choice([10.0, 20.0, 30.0], n), rng.choice([5.0, 7.5], n)  # many exact repeats
     km = np.where(rng.random(n) < 0.2, np.nan, rng.choice([1.0, 2.0], n))
     columns = (group, worker, week, category, minutes, km, pay)
-    order = _canonical_order(*columns, n_weeks=12)
-    cell = (group * 50 + worker) * 12 + week
-    assert np.all(np.diff(cell[order]) >= 0) and np.array_equal(np.sort(order), np.arange(n))
-    shuffle = rng.permutation(n)
-    again = _canonical_order(*(c[shuffle] for c in columns), n_weeks=12)
-    for values in columns:  # the same values in the same places, whatever order they came in
-        np.testing.assert_array_equal(values[order], values[shuffle][again])
+    for n_weeks in (12, 10**6):  # cells counted; far more cells than jobs (sorted by the values instead)
+        order = _canonical_order(*columns, n_weeks=n_weeks)
+        cell = (group * 50 + worker) * n_weeks + week
+        assert np.all(np.diff(cell[order]) >= 0) and np.array_equal(np.sort(order), np.arange(n))
+        shuffle = rng.permutation(n)
+        again = _canonical_order(*(c[shuffle] for c in columns), n_weeks=n_weeks)
+        for values in columns:  # the same values in the same places, whatever order they came in
+            np.testing.assert_array_equal(values[order], values[shuffle][again])
 
 
 def _numpy_em(u, s, on, mu, median_s, common_sd, iterations):
@@ -357,3 +358,21 @@ def test_the_compiled_mixture_em_matches_numpy(active):
         expected = _numpy_em(u, s, on, mu, median_s, 0.01, iterations)
         for a, b in zip(got, expected, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_groups_are_keyed_and_sorted_by_every_by_column_nulls_last():
+    from gigshift.pay._changes import _prepare
+
+    jobs, _ = make_pool(platforms=("rideco", "dashfood"), n_workers=40, n_weeks=6, seed=2)
+    jobs = jobs.with_columns(
+        area=pl.when(pl.int_range(pl.len()) % 5 == 0).then(None).otherwise(pl.lit("north")),
+        zone=(pl.int_range(pl.len()) % 3).cast(pl.Int32),
+    )
+    groups, _ = _prepare(jobs, by=["platform", "area", "zone"])
+    keys = [key for key, _ in groups]
+    by = ["platform", "area", "zone"]
+    expected = jobs.select(by).unique().sort(by, nulls_last=True).rows(named=True)
+    assert keys == expected
+    sizes = {tuple(k.values()): rows.pay.size for k, rows in groups}
+    counted = jobs.group_by("platform", "area", "zone").len().rows()
+    assert sizes == {(p, a, z): n for p, a, z, n in counted}
