@@ -160,7 +160,8 @@ def me(actor: Caller, session: Db) -> Me:
 # tasks
 
 
-def task_out(task: Task, assigned: str | None, actor: Actor) -> TaskOut:
+def task_out(task: Task | sa.Row, assigned: str | None, actor: Actor) -> TaskOut:
+    """A task (an entity, or a row of ``_store.TASK_COLUMNS``) as the caller may see it."""
     suggested = (task.lookup or {}).get("suggested_categories", [])
     # A worker learns who got a task only when it is them.
     if actor.role == "worker" and assigned != actor.worker_id:
@@ -201,7 +202,7 @@ def list_tasks(
     if category is not None:
         query = query.where(Task.category == category)
     rows = session.execute(query.order_by(Task.posted_at.desc(), Task.task_id).limit(limit).offset(offset)).all()
-    return TaskPage(**page([task_out(t, w, actor) for t, w in rows], limit=limit, offset=offset))
+    return TaskPage(**page([task_out(row, row.worker_id, actor) for row in rows], limit=limit, offset=offset))
 
 
 def _links(status: int, description: str, **links: str) -> dict[int | str, dict[str, object]]:
@@ -235,7 +236,7 @@ def get_task(task_id: str, actor: Caller, session: Db) -> TaskOut:
     row = session.execute(_store.task_query(session, actor).where(Task.task_id == task_id)).first()
     if row is None:
         raise _store.not_found("task", task_id, field="task_id")
-    return task_out(row[0], row[1], actor)
+    return task_out(row, row.worker_id, actor)
 
 
 @api.post("/tasks/{task_id}/rating", status_code=201, response_model=RatingOut, summary="Rate the work on my task")
@@ -249,7 +250,16 @@ def post_rating(task_id: str, body: RatingIn, actor: Caller, session: Db) -> Rat
 # workers and bids
 
 
-def worker_out(worker: Worker, *, given: list[str] | None = None) -> WorkerOut:
+#: The columns of a worker profile that ``WorkerOut`` shows.
+WORKER_COLUMNS = (
+    Worker.worker_id, Worker.display_name, Worker.categories, Worker.skills, Worker.hourly_rate_usd, Worker.rating,
+    Worker.n_jobs_completed, Worker.reliability, Worker.capacity, Worker.is_remote, Worker.location,
+    Worker.time_zone, Worker.hours_per_week, Worker.is_available, Worker.last_assigned_at,
+)  # fmt: skip
+
+
+def worker_out(worker: Worker | sa.Row, *, given: list[str] | None = None) -> WorkerOut:
+    """A worker profile (an entity, or a row of :data:`WORKER_COLUMNS`) as the API shows it."""
     return WorkerOut(
         worker_id=worker.worker_id,
         display_name=worker.display_name,
@@ -273,13 +283,13 @@ def worker_out(worker: Worker, *, given: list[str] | None = None) -> WorkerOut:
 @api.get("/workers", response_model=WorkerPage, summary="Worker profiles (never their group attributes)")
 def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset = 0) -> WorkerPage:
     query = (
-        sa.select(Worker)
+        sa.select(*WORKER_COLUMNS)  # rows, not entities: a fraction of the CPU per worker listed
         .where(Worker.organisation_id == actor.organisation_id)
         .order_by(Worker.worker_id)
         .limit(limit)
         .offset(offset)
     )
-    items = [worker_out(w) for w in session.execute(query).scalars()]
+    items = [worker_out(w) for w in session.execute(query)]
     return WorkerPage(**page(items, limit=limit, offset=offset))
 
 
@@ -471,7 +481,7 @@ def get_allocation(run_id: str, actor: Caller, session: Db) -> RunOut:
 def get_assignments(run_id: str, actor: Caller, session: Db, limit: Limit = 500, offset: Offset = 0) -> AssignmentPage:
     _allocations.get_run(session, actor, run_id)
     query = (
-        sa.select(Assignment)
+        sa.select(Assignment.task_id, Assignment.worker_id, Assignment.score, Assignment.price_usd)
         .where(Assignment.run_id == run_id)
         .order_by(Assignment.task_id)
         .limit(limit)
@@ -479,7 +489,7 @@ def get_assignments(run_id: str, actor: Caller, session: Db, limit: Limit = 500,
     )
     items = [
         AssignmentOut(task_id=a.task_id, worker_id=a.worker_id, score=a.score, price_usd=a.price_usd)
-        for a in session.execute(query).scalars()
+        for a in session.execute(query)
     ]
     return AssignmentPage(**page(items, limit=limit, offset=offset))
 
