@@ -9,7 +9,7 @@ import math
 import sys
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -455,83 +455,47 @@ def audit(
     root = np.random.SeedSequence(seed)
     boot_seed, change_seed, gap_seed, dp_seed = root.spawn(4)
 
-    if "statsmodels.stats.oaxaca" not in sys.modules:  # a second to import: done while the cells are summed
-        threading.Thread(target=_import_quietly, args=("statsmodels.stats.oaxaca",), daemon=True).start()
-    from threadpoolctl import threadpool_limits
-
-    # one BLAS thread: the audit keeps both cores busy with its two threads, and idle BLAS threads spin
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(1, "gigshift-detect-changes") as background:
-        # change detection needs only the jobs, and is mostly compiled and NumPy code that lets go of the
-        # GIL: it runs beside the cells, intervals and gaps (a third of the audit's time on two cores)
-        found = background.submit(_detect_changes, jobs, seed=change_seed) if detect else None
-        return _audit(jobs, sess, work, config, pool, ledger, found, dims=dims, k=k, epsilon=epsilon,
-                      n_bootstrap=n_bootstrap, confidence=confidence, gap_controls=gap_controls, at=at, root=root,
-                      boot_seed=boot_seed, gap_seed=gap_seed, dp_seed=dp_seed)  # fmt: skip
-
-
-def _import_quietly(module: str) -> None:
-    with contextlib.suppress(Exception):  # the module's own import, where it is needed, reports any failure
-        importlib.import_module(module)
-
-
-def _audit(
-    jobs: pl.DataFrame,
-    sess: pl.DataFrame | None,
-    work: pl.DataFrame | None,
-    config: PayConfig,
-    pool: Pool | None,
-    ledger: object | None,
-    found: Future[pl.DataFrame] | None,
-    *,
-    dims: tuple[str, ...],
-    k: int,
-    epsilon: float | None,
-    n_bootstrap: int,
-    confidence: float,
-    gap_controls: Sequence[str],
-    at: datetime | None,
-    root: np.random.SeedSequence,
-    boot_seed: np.random.SeedSequence,
-    gap_seed: np.random.SeedSequence,
-    dp_seed: np.random.SeedSequence,
-) -> PayAudit:
-    """:func:`audit` past its checks, with the change detection ``found`` running in the background."""
-    table = _fill_area(units(jobs, sess, config))
-    std = config.standards
-    keys = list(dims)
-    codes = worker_codes(table)
-    weights = poisson_weights(codes.height, n_bootstrap, np.random.default_rng(boot_seed)) if n_bootstrap > 0 else None
-
-    from gigshift.pay._privacy import suppress_with_totals
-
-    exact = _cell_sums(table, keys, std)
-    values = [*RELEASED_SUMS, *standard_counts(std)]
-    contributions = table.select("worker_id", *keys)
-    protected, totals = suppress_with_totals(exact, k=k, dims=dims, values=values, contributions=contributions)  # type: ignore[arg-type]
-    dp_info: dict[str, Any] | None = None
-    if epsilon is not None:
-        protected, totals, dp_info = _dp_release(
-            table, exact, protected, totals, keys=keys, epsilon=epsilon, k=k, seed=dp_seed
+    with _detecting(jobs, seed=change_seed, detect=detect) as found:
+        table = _fill_area(units(jobs, sess, config))
+        std = config.standards
+        keys = list(dims)
+        codes = worker_codes(table)
+        weights = (
+            poisson_weights(codes.height, n_bootstrap, np.random.default_rng(boot_seed)) if n_bootstrap > 0 else None
         )
-    cells = _with_metrics(protected, std)
-    if weights is not None and epsilon is None:
-        ci = intervals(table, keys, exact, worker_codes=codes, weights=weights, confidence=confidence)
-        cells = cells.join(ci, on=keys, how="left", nulls_equal=True).with_columns(
-            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in ci.columns if c not in keys
-        )
-    else:
-        cells = cells.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias(f"{m}_ci_{side}") for m in CI_METRICS for side in ("lo", "hi")
-        )
-    if epsilon is not None:
-        cells = cells.with_columns(pl.lit(None, dtype=pl.Float64).alias(m) for m in METRICS if m not in DP_METRICS)
 
-    platforms = _platforms(table, totals, std, keys=keys, k=k, weights=weights, codes=codes, confidence=confidence,
-                           dp=epsilon is not None)  # fmt: skip
-    weekly = _weekly(cells, totals, std, keys=keys)
-    distribution = _distribution(table, platforms)
-    changes = _released_changes(found.result(), platforms) if found is not None else _no_changes()
-    gaps = _gaps(table, work, k=k, controls=gap_controls, seed=gap_seed)
+        from gigshift.pay._privacy import suppress_with_totals
+
+        exact = _cell_sums(table, keys, std)
+        values = [*RELEASED_SUMS, *standard_counts(std)]
+        contributions = table.select("worker_id", *keys)
+        protected, totals = suppress_with_totals(exact, k=k, dims=dims, values=values, contributions=contributions)  # type: ignore[arg-type]
+        dp_info: dict[str, Any] | None = None
+        if epsilon is not None:
+            protected, totals, dp_info = _dp_release(
+                table, exact, protected, totals, keys=keys, epsilon=epsilon, k=k, seed=dp_seed
+            )
+        cells = _with_metrics(protected, std)
+        if weights is not None and epsilon is None:
+            ci = intervals(table, keys, exact, worker_codes=codes, weights=weights, confidence=confidence)
+            cells = cells.join(ci, on=keys, how="left", nulls_equal=True).with_columns(
+                pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+                for c in ci.columns
+                if c not in keys
+            )
+        else:
+            cells = cells.with_columns(
+                pl.lit(None, dtype=pl.Float64).alias(f"{m}_ci_{side}") for m in CI_METRICS for side in ("lo", "hi")
+            )
+        if epsilon is not None:
+            cells = cells.with_columns(pl.lit(None, dtype=pl.Float64).alias(m) for m in METRICS if m not in DP_METRICS)
+
+        platforms = _platforms(table, totals, std, keys=keys, k=k, weights=weights, codes=codes, confidence=confidence,
+                               dp=epsilon is not None)  # fmt: skip
+        weekly = _weekly(cells, totals, std, keys=keys)
+        distribution = _distribution(table, platforms)
+        changes = _released_changes(found.result(), platforms) if found is not None else _no_changes()
+        gaps = _gaps(table, work, k=k, controls=gap_controls, seed=gap_seed)
 
     release = f"pay audit, cells by {' x '.join(dims)}, k={k}"
     spent_now = None
@@ -572,7 +536,7 @@ def _audit(
         "n_bootstrap": n_bootstrap if epsilon is None else 0,
         "confidence": confidence,
         "gap_controls": list(gap_controls),
-        "detect": found is not None,
+        "detect": detect,
         "seed": root.entropy if isinstance(root.entropy, int) else None,
     }
     provenance = Provenance(
@@ -601,6 +565,28 @@ def _audit(
         provenance=provenance,
         config=config.to_dict(),
     )
+
+
+@contextlib.contextmanager
+def _detecting(jobs: pl.DataFrame, *, seed: np.random.SeedSequence, detect: bool) -> Iterator[Future | None]:
+    """For the block: change detection in a background thread (its future, None without ``detect``), BLAS
+    held to one thread, and the gap tools imported in another.
+
+    Change detection needs only the jobs and is mostly compiled and NumPy code that lets go of the GIL,
+    so it runs beside the cells, intervals and gaps; with both cores busy, idle BLAS threads would only
+    spin. statsmodels' Oaxaca-Blinder takes a second to import: it loads while the cells are summed.
+    """
+    from threadpoolctl import threadpool_limits
+
+    if "statsmodels.stats.oaxaca" not in sys.modules:
+        threading.Thread(target=_import_quietly, args=("statsmodels.stats.oaxaca",), daemon=True).start()
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(1, "gigshift-detect-changes") as background:
+        yield background.submit(_detect_changes, jobs, seed=seed) if detect else None
+
+
+def _import_quietly(module: str) -> None:
+    with contextlib.suppress(Exception):  # the module's own import, where it is needed, reports any failure
+        importlib.import_module(module)
 
 
 def _local_day(moment: datetime | None, tz: str) -> str | None:

@@ -92,8 +92,23 @@ def scan_sums(
 # The rate card's rounds (``gigshift.pay._changes._baseline``) and the panel's worker-week sums pass over
 # every job a few times; in NumPy each pass makes several job-sized temporaries. These make one serial
 # pass each, adding up in the jobs' (canonical) order, so that figures do not depend on threads. ``x``
-# has 2 or 3 columns; with 2 the third is read as the second times 0, so that one loop serves both and
-# its sums stay in registers.
+# has 2 or 3 columns; with 2 the third term is 0 (:func:`_terms`), so that one loop serves both and its
+# sums stay in registers.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _terms(x: np.ndarray, i: int) -> tuple[float, float, float]:  # pragma: no cover - compiled
+    """Row ``i`` of ``x`` as three terms (with two columns, the third is 0)."""
+    k = x.shape[1]
+    return x[i, 0], x[i, 1], x[i, k - 1] * (1.0 if k == 3 else 0.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _symmetric(
+    s00: float, s01: float, s02: float, s11: float, s12: float, s22: float, k: int
+) -> np.ndarray:  # pragma: no cover - compiled
+    """The k x k symmetric matrix of these sums."""
+    return np.array([[s00, s01, s02], [s01, s11, s12], [s02, s12, s22]])[:k, :k]
 
 
 @njit(cache=True, nogil=True, fastmath={"contract", "nsz", "arcp"})
@@ -102,12 +117,10 @@ def card_log_ratio(
 ) -> np.ndarray:  # pragma: no cover - compiled; checked against NumPy in tests/pay/test_changes.py
     """Per cell, the sum of ``log(pay) - log(card)`` over its jobs, ``card = max(x @ rates, 1e-12)``."""
     out = np.zeros(n_cells)
-    k = x.shape[1]
-    third = 1.0 if k == 3 else 0.0
-    r0, r1, r2 = rates[0], rates[1], rates[k - 1] * third
+    r0, r1, r2 = _terms(rates.reshape(1, -1), 0)
     for i in range(x.shape[0]):
-        card = x[i, 0] * r0 + x[i, 1] * r1 + x[i, k - 1] * r2
-        out[cell[i]] += log_pay[i] - np.log(max(card, 1e-12))
+        x0, x1, x2 = _terms(x, i)
+        out[cell[i]] += log_pay[i] - np.log(max(x0 * r0 + x1 * r1 + x2 * r2, 1e-12))
     return out
 
 
@@ -117,11 +130,10 @@ def card_normal_equations(
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled; checked against NumPy in tests/pay/test_changes.py
     """``x' W x`` and ``x' W y`` of the card's refit: weights ``1 / card^2``, ``y = pay / scale[cell]``."""
     k = x.shape[1]
-    third = 1.0 if k == 3 else 0.0
-    r0, r1, r2 = rates[0], rates[1], rates[k - 1] * third
+    r0, r1, r2 = _terms(rates.reshape(1, -1), 0)
     s00 = s01 = s02 = s11 = s12 = s22 = b0 = b1 = b2 = 0.0
     for i in range(x.shape[0]):
-        x0, x1, x2 = x[i, 0], x[i, 1], x[i, k - 1] * third
+        x0, x1, x2 = _terms(x, i)
         card = max(x0 * r0 + x1 * r1 + x2 * r2, 1e-12)
         w = 1.0 / (card * card)
         wy = w * pay[i] / scale[cell[i]]
@@ -134,8 +146,7 @@ def card_normal_equations(
         b0 += wy * x0
         b1 += wy * x1
         b2 += wy * x2
-    xx = np.array([[s00, s01, s02], [s01, s11, s12], [s02, s12, s22]])[:k, :k].copy()
-    return xx, np.array([b0, b1, b2])[:k].copy()
+    return _symmetric(s00, s01, s02, s11, s12, s22, k).copy(), np.array([b0, b1, b2])[:k].copy()
 
 
 @njit(cache=True, nogil=True, fastmath={"contract", "nsz", "arcp"})
@@ -148,7 +159,6 @@ def cell_moments(
     and written when it ends.
     """
     k = x.shape[1]
-    third = 1.0 if k == 3 else 0.0
     xx, xy = np.zeros((n_cells, k, k)), np.zeros((n_cells, k))
     yy, n = np.zeros(n_cells), np.zeros(n_cells)
     size = x.shape[0]
@@ -158,7 +168,7 @@ def cell_moments(
         end = start
         s00 = s01 = s02 = s11 = s12 = s22 = b0 = b1 = b2 = q = 0.0
         while end < size and cell[end] == c:
-            x0, x1, x2 = x[end, 0], x[end, 1], x[end, k - 1] * third
+            x0, x1, x2 = _terms(x, end)
             wi, yi = w[end], y[end]
             s00 += wi * x0 * x0
             s01 += wi * x0 * x1
@@ -171,12 +181,8 @@ def cell_moments(
             b2 += wi * x2 * yi
             q += wi * yi * yi
             end += 1
-        sums = np.array([[s00, s01, s02], [s01, s11, s12], [s02, s12, s22]])
-        moments = np.array([b0, b1, b2])
-        for a in range(k):
-            xy[c, a] += moments[a]
-            for b in range(k):
-                xx[c, a, b] += sums[a, b]
+        xx[c] += _symmetric(s00, s01, s02, s11, s12, s22, k)
+        xy[c] += np.array([b0, b1, b2])[:k]
         yy[c] += q
         n[c] += end - start
         start = end
@@ -216,6 +222,7 @@ def order_by_cell_and_hash(
         order[at] = i
         sorted_hashes[at] = hashes[i]
         fill[cell[i]] += 1
+    ties = np.empty(max(size - 1, 0), dtype=np.int64)
     n_ties = 0
     for c in range(n_cells):
         lo, hi = start[c], start[c + 1]
@@ -227,15 +234,10 @@ def order_by_cell_and_hash(
                 m -= 1
             order[m + 1], sorted_hashes[m + 1] = item, key
         for j in range(lo, hi - 1):
-            n_ties += sorted_hashes[j] == sorted_hashes[j + 1]
-    ties = np.empty(n_ties, dtype=np.int64)
-    t = 0
-    for c in range(n_cells):
-        for j in range(start[c], start[c + 1] - 1):
             if sorted_hashes[j] == sorted_hashes[j + 1]:
-                ties[t] = j
-                t += 1
-    return order, ties
+                ties[n_ties] = j
+                n_ties += 1
+    return order, ties[:n_ties].copy()
 
 
 @njit(cache=True, nogil=True)
