@@ -99,40 +99,36 @@ def test_a_dask_address_without_scheme_is_tcp(tmp_path, monkeypatch):
     assert os.environ["GIGSHIFT_DASK_SCHEDULER"] == "tcp://10.0.0.5:8786"
 
 
-def test_serve_refuses_a_bad_staleness_window_at_start(tmp_path, monkeypatch):
+@pytest.fixture
+def migrated(tmp_path, monkeypatch) -> str:  # type: ignore[no-untyped-def]
+    """The URL of a migrated SQLite database, with a signing key in the environment."""
     db = f"sqlite:///{tmp_path / 'ok.db'}"
     assert run("db", "upgrade", "--db", db).exit_code == 0
     monkeypatch.setenv("GIGSHIFT_SECRET_KEY", "k" * 40)
-    monkeypatch.setenv("GIGSHIFT_STALE_AFTER_S", "soon")
-    served = run("serve", "--db", db)
-    assert served.exit_code == 2 and "GIGSHIFT_STALE_AFTER_S" in served.stderr and "Traceback" not in served.stderr
+    return db
 
 
-def test_serve_refuses_a_bad_thread_count_at_start(tmp_path, monkeypatch):
-    db = f"sqlite:///{tmp_path / 'ok.db'}"
-    assert run("db", "upgrade", "--db", db).exit_code == 0
-    monkeypatch.setenv("GIGSHIFT_SECRET_KEY", "k" * 40)
-    monkeypatch.setenv("GIGSHIFT_REQUEST_THREADS", "many")
-    served = run("serve", "--db", db)
-    assert served.exit_code == 2 and "GIGSHIFT_REQUEST_THREADS" in served.stderr and "Traceback" not in served.stderr
-    monkeypatch.delenv("GIGSHIFT_REQUEST_THREADS")
-    served = run("serve", "--db", db, "--threads", "0")
+@pytest.mark.parametrize("variable, value", [("GIGSHIFT_STALE_AFTER_S", "soon"), ("GIGSHIFT_REQUEST_THREADS", "many")])
+def test_serve_refuses_a_bad_setting_at_start(migrated, monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    served = run("serve", "--db", migrated)
+    assert served.exit_code == 2 and variable in served.stderr and "Traceback" not in served.stderr
+
+
+def test_serve_refuses_a_bad_thread_count_flag(migrated):
+    served = run("serve", "--db", migrated, "--threads", "0")
     assert served.exit_code == 2 and "--threads" in served.stderr
 
 
-def test_the_handlers_run_on_the_set_number_of_threads(tmp_path, monkeypatch):
+def test_the_handlers_run_on_the_set_number_of_threads(migrated, monkeypatch):
+    import anyio.to_thread
     from fastapi.testclient import TestClient
 
     from gigshift.server import create_app
 
-    db = f"sqlite:///{tmp_path / 'ok.db'}"
-    assert run("db", "upgrade", "--db", db).exit_code == 0
     monkeypatch.setenv("GIGSHIFT_REQUEST_THREADS", "3")
-    app = create_app(db, secret_key="k" * 40)
-    with TestClient(app) as client:
+    with TestClient(create_app(migrated)) as client:
         assert client.get("/healthz").status_code == 200
-        import anyio.to_thread
-
         assert client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 3
 
 

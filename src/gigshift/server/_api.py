@@ -250,16 +250,8 @@ def post_rating(task_id: str, body: RatingIn, actor: Caller, session: Db) -> Rat
 # workers and bids
 
 
-#: The columns of a worker profile that ``WorkerOut`` shows.
-WORKER_COLUMNS = (
-    Worker.worker_id, Worker.display_name, Worker.categories, Worker.skills, Worker.hourly_rate_usd, Worker.rating,
-    Worker.n_jobs_completed, Worker.reliability, Worker.capacity, Worker.is_remote, Worker.location,
-    Worker.time_zone, Worker.hours_per_week, Worker.is_available, Worker.last_assigned_at,
-)  # fmt: skip
-
-
 def worker_out(worker: Worker | sa.Row, *, given: list[str] | None = None) -> WorkerOut:
-    """A worker profile (an entity, or a row of :data:`WORKER_COLUMNS`) as the API shows it."""
+    """A worker profile (an entity, or a row of ``_store.WORKER_COLUMNS``) as the API shows it."""
     return WorkerOut(
         worker_id=worker.worker_id,
         display_name=worker.display_name,
@@ -283,7 +275,7 @@ def worker_out(worker: Worker | sa.Row, *, given: list[str] | None = None) -> Wo
 @api.get("/workers", response_model=WorkerPage, summary="Worker profiles (never their group attributes)")
 def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset = 0) -> WorkerPage:
     query = (
-        sa.select(*WORKER_COLUMNS)  # rows, not entities: a fraction of the CPU per worker listed
+        sa.select(*_store.WORKER_COLUMNS)
         .where(Worker.organisation_id == actor.organisation_id)
         .order_by(Worker.worker_id)
         .limit(limit)

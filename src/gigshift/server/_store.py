@@ -265,6 +265,14 @@ TASK_COLUMNS = (
 )  # fmt: skip
 
 
+#: The columns of a worker profile that ``WorkerOut`` shows, read as rows for the same reason.
+WORKER_COLUMNS = (
+    Worker.worker_id, Worker.display_name, Worker.categories, Worker.skills, Worker.hourly_rate_usd, Worker.rating,
+    Worker.n_jobs_completed, Worker.reliability, Worker.capacity, Worker.is_remote, Worker.location,
+    Worker.time_zone, Worker.hours_per_week, Worker.is_available, Worker.last_assigned_at,
+)  # fmt: skip
+
+
 def task_query(session: Session, actor) -> sa.Select:  # type: ignore[no-untyped-def]
     """The tasks a caller may see, with their assigned worker: all of the organisation's; a client's own;
     a worker's open tasks in their categories and the tasks given to them. Rows of :data:`TASK_COLUMNS`

@@ -258,7 +258,6 @@ class LookupIndex:
         self._title_occ = titles["occ_idx"].to_numpy()
         self._task_occ = tasks["occ_idx"].to_numpy()
         self._title_starts = np.searchsorted(self._title_occ, np.arange(n_occ))
-        self._task_starts = np.searchsorted(self._task_occ, np.arange(n_occ))
         self._has_title = np.bincount(self._title_occ, minlength=n_occ) > 0
         texts = {
             "titles": titles["title"].to_list(),
