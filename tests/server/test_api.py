@@ -32,15 +32,18 @@ def _activity(api, action: str) -> list[tuple]:  # type: ignore[no-untyped-def]
         return [tuple(r) for r in conn.execute(query, {"a": action})]
 
 
-def test_a_given_category_keeps_its_exposure_and_on_location_work_needs_an_area(sqlite_api):
+def test_a_given_category_keeps_its_exposure_and_on_location_work_needs_an_area(api):
     body = {"category": "house-cleaning", "budget_usd": 90, "task_id": "clean-1"}
-    refused = sqlite_api.post("/api/v1/tasks", "client", json=body)
+    refused = api.post("/api/v1/tasks", "client", json=body)
     assert refused.status_code == 422 and refused.json()["field"] == "location"
-    posted = sqlite_api.post("/api/v1/tasks", "client", json={**body, "location": "area-03"})
+    posted = api.post("/api/v1/tasks", "client", json={**body, "location": "area-03"})
     assert posted.status_code == 201
     assert posted.json()["category_source"] == "given" and posted.json()["is_remote"] is False
-    again = sqlite_api.post("/api/v1/tasks", "client", json={**body, "location": "area-03"})
+    again = api.post("/api/v1/tasks", "client", json={**body, "location": "area-03", "budget_usd": 120})
     assert again.status_code == 409 and again.json()["field"] == "task_id"
+    # the refused post wrote nothing: not over the first task, not in the activity trail
+    assert api.get("/api/v1/tasks/clean-1", "client").json()["budget_usd"] == 90
+    assert [object_id for _, object_id in _activity(api, "task.create")].count("clean-1") == 1
 
 
 def test_a_worker_profile_with_group_attributes_needs_consent(sqlite_api):

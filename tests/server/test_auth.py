@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from gigshift._errors import GigshiftError
 from gigshift.server import create_app
 from gigshift.server._app import CONTENT_SECURITY_POLICY
-from gigshift.server._security import LOGIN_MAX_FAILURES, issue_token
+from gigshift.server._security import LOGIN_MAX_FAILURES, TokenError, issue_token, read_token
 
 from .conftest import PASSWORD, SECRET
 
@@ -77,6 +77,26 @@ def test_forged_expired_and_malformed_tokens_are_refused(sqlite_api):
     ]:
         response = _with(sqlite_api, token)
         assert response.status_code == 401 and response.json()["detail"] == message
+
+
+def test_a_remembered_token_still_expires_and_a_tampered_one_is_refused():
+    """The signature check is remembered per token; the expiry is not, and a changed byte is a new token."""
+    issued = datetime.now(UTC)
+    token = issue_token(user_id=7, role="worker", token_version=2, secret_key=SECRET, now=issued)
+    claims = read_token(token, secret_key=SECRET)
+    assert (claims["sub"], claims["role"], claims["ver"]) == ("7", "worker", 2)
+    claims["role"] = "operator"  # a caller's copy: changing it changes nothing remembered
+    assert read_token(token, secret_key=SECRET)["role"] == "worker"
+    expiry = claims["exp"]
+    assert read_token(token, secret_key=SECRET, now=expiry - 1)["sub"] == "7"
+    with pytest.raises(TokenError, match="token expired"):
+        read_token(token, secret_key=SECRET, now=expiry)
+    with pytest.raises(TokenError, match="invalid token"):
+        read_token(token, secret_key="another-secret-" + "y" * 40)
+    header, payload, signature = token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    with pytest.raises(TokenError, match="invalid token"):
+        read_token(f"{header}.{payload}.{flipped}", secret_key=SECRET)
 
 
 def test_a_token_ends_when_its_user_changes(sqlite_api):

@@ -13,7 +13,9 @@ from typing import Annotated
 import polars as pl
 import sqlalchemy as sa
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from gigshift._errors import GigshiftError
@@ -30,7 +32,7 @@ from gigshift.server._models import (
     User,
     Worker,
 )
-from gigshift.server._roles import Actor, authorize, get_session
+from gigshift.server._roles import Actor, Db, authorize
 from gigshift.server._schemas import (
     AllocationIn,
     AssignmentOut,
@@ -96,12 +98,19 @@ api = APIRouter(
 )
 
 Caller = Annotated[Actor, Depends(authorize)]
-# Closed as the handler returns, before the response is serialised (which waits for a worker thread):
-# a connection is held only while the handler runs, so a burst of requests cannot empty the pool.
-Db = Annotated[Session, Depends(get_session, scope="function")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")]
 IdParam = Annotated[str, Query(min_length=1, max_length=64)]
+
+
+def answer(model: BaseModel, *, status_code: int = 200) -> Response:
+    """``model`` as the route's JSON answer, serialised once.
+
+    Returned as a model, it would be validated again against the route's ``response_model`` (by FastAPI,
+    on another trip through the worker threads, for a synchronous route); ours are valid as built. The
+    route still declares its ``response_model``, which describes the answer in /openapi.json.
+    """
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def page(items: list, *, limit: int, offset: int) -> dict[str, object]:
@@ -143,16 +152,21 @@ def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()
     )
 
 
+_ORGANISATION_SLUG = sa.select(Organisation.slug).where(Organisation.id == sa.bindparam("id"))
+
+
 @api.get("/me", response_model=Me)
-def me(actor: Caller, session: Db) -> Me:
-    org = session.get(Organisation, actor.organisation_id)
-    return Me(
-        user_id=actor.user_id,
-        email=actor.email,
-        role=actor.role,
-        organisation=org.slug if org else "",
-        worker_id=actor.worker_id,
-        client_id=actor.client_id,
+def me(actor: Caller, session: Db) -> Response:
+    slug = session.connection().execute(_ORGANISATION_SLUG, {"id": actor.organisation_id}).scalar_one_or_none()
+    return answer(
+        Me(
+            user_id=actor.user_id,
+            email=actor.email,
+            role=actor.role,
+            organisation=slug or "",
+            worker_id=actor.worker_id,
+            client_id=actor.client_id,
+        )
     )
 
 
@@ -195,13 +209,15 @@ def list_tasks(
     category: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
+) -> Response:
+    return answer(visible_tasks(actor, session, status=status, category=category, limit=limit, offset=offset))
+
+
+def visible_tasks(
+    actor: Actor, session: Session, *, status: str | None, category: str | None, limit: int, offset: int
 ) -> TaskPage:
-    query = _store.task_query(session, actor)
-    if status is not None:
-        query = query.where(Task.status == status)
-    if category is not None:
-        query = query.where(Task.category == category)
-    rows = session.execute(query.order_by(Task.posted_at.desc(), Task.task_id).limit(limit).offset(offset)).all()
+    """A page of the tasks the caller may see, newest first (the list route's answer; the dashboard's lists)."""
+    rows = _store.visible_task_rows(session, actor, status=status, category=category, limit=limit, offset=offset)
     return TaskPage(**page([task_out(row, row.worker_id, actor) for row in rows], limit=limit, offset=offset))
 
 
@@ -225,18 +241,28 @@ def _links(status: int, description: str, **links: str) -> dict[int | str, dict[
     summary="Post a task (categorised through the atlas)",
     responses=_links(201, "The stored task", GetTask="/tasks/{task_id}"),
 )
-def post_task(body: TaskIn, actor: Caller, session: Db) -> TaskOut:
+def post_task(body: TaskIn, actor: Caller, session: Db) -> Response:
+    return answer(create_task(body, actor, session), status_code=201)
+
+
+def create_task(body: TaskIn, actor: Actor, session: Session) -> TaskOut:
+    """Store a task posted by the caller and commit it."""
     task = _store.create_task(session, actor=actor, body=body)
     session.commit()
     return task_out(task, None, actor)
 
 
 @api.get("/tasks/{task_id}", response_model=TaskOut)
-def get_task(task_id: str, actor: Caller, session: Db) -> TaskOut:
-    row = session.execute(_store.task_query(session, actor).where(Task.task_id == task_id)).first()
-    if row is None:
+def get_task(task_id: str, actor: Caller, session: Db) -> Response:
+    return answer(visible_task(task_id, actor, session))
+
+
+def visible_task(task_id: str, actor: Actor, session: Session) -> TaskOut:
+    """One task the caller may see; 404 for any other."""
+    rows = _store.visible_task_rows(session, actor, task_id=task_id)
+    if not rows:
         raise _store.not_found("task", task_id, field="task_id")
-    return task_out(row, row.worker_id, actor)
+    return task_out(rows[0], rows[0].worker_id, actor)
 
 
 @api.post("/tasks/{task_id}/rating", status_code=201, response_model=RatingOut, summary="Rate the work on my task")
@@ -273,7 +299,7 @@ def worker_out(worker: Worker | sa.Row, *, given: list[str] | None = None) -> Wo
 
 
 @api.get("/workers", response_model=WorkerPage, summary="Worker profiles (never their group attributes)")
-def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset = 0) -> WorkerPage:
+def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset = 0) -> Response:
     query = (
         sa.select(*_store.WORKER_COLUMNS)
         .where(Worker.organisation_id == actor.organisation_id)
@@ -282,7 +308,7 @@ def list_workers(actor: Caller, session: Db, limit: Limit = 100, offset: Offset 
         .offset(offset)
     )
     items = [worker_out(w) for w in session.execute(query)]
-    return WorkerPage(**page(items, limit=limit, offset=offset))
+    return answer(WorkerPage(**page(items, limit=limit, offset=offset)))
 
 
 @api.post(
@@ -395,10 +421,10 @@ def leave_pay_pool(worker_id: str, actor: Caller, session: Db) -> dict[str, obje
 
 
 @api.post("/bids", status_code=201, response_model=BidOut, responses=_links(201, "The bid", GetTask="/tasks/{task_id}"))
-def post_bid(body: BidIn, actor: Caller, session: Db) -> BidOut:
+def post_bid(body: BidIn, actor: Caller, session: Db) -> Response:
     bid = _store.create_bid(session, actor=actor, body=body)
     session.commit()
-    return BidOut(
+    out = BidOut(
         bid_id=bid.id,
         task_id=bid.task_id,
         worker_id=bid.worker_id,
@@ -406,6 +432,7 @@ def post_bid(body: BidIn, actor: Caller, session: Db) -> BidOut:
         note=bid.note,
         bid_at=bid.bid_at,
     )
+    return answer(out, status_code=201)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -470,7 +497,12 @@ def get_allocation(run_id: str, actor: Caller, session: Db) -> RunOut:
 
 
 @api.get("/allocations/{run_id}/assignments", response_model=AssignmentPage)
-def get_assignments(run_id: str, actor: Caller, session: Db, limit: Limit = 500, offset: Offset = 0) -> AssignmentPage:
+def get_assignments(run_id: str, actor: Caller, session: Db, limit: Limit = 500, offset: Offset = 0) -> Response:
+    return answer(run_assignments(run_id, actor, session, limit=limit, offset=offset))
+
+
+def run_assignments(run_id: str, actor: Actor, session: Session, *, limit: int, offset: int) -> AssignmentPage:
+    """A page of a run's assignments, by task id."""
     _allocations.get_run(session, actor, run_id)
     query = (
         sa.select(Assignment.task_id, Assignment.worker_id, Assignment.score, Assignment.price_usd)
@@ -551,7 +583,13 @@ def explanations(
     session: Db,
     task_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     worker_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-) -> dict[str, object]:
+) -> JSONResponse:
+    # Plain JSON types already: a JSONResponse spares FastAPI's jsonable_encoder walk over every candidate.
+    return JSONResponse(explanation(actor, session, task_id=task_id, worker_id=worker_id))
+
+
+def explanation(actor: Actor, session: Session, *, task_id: str | None, worker_id: str | None) -> dict[str, object]:
+    """The latest decision about one task or one worker, explained as the caller may see it."""
     from gigshift.allocate import explain
 
     if (task_id is None) == (worker_id is None):
@@ -591,12 +629,7 @@ def explanations(
             StoredExplanation.subject_id == key,
         )
     ).first()
-    return {
-        "run_id": run.run_id,
-        "policy_version": run.policy_version,
-        **body,
-        "reason": stored[0] if stored else None,
-    }
+    return {"run_id": run.run_id, "policy_version": run.policy_version, **body, "reason": stored[0] if stored else None}
 
 
 @api.get(
@@ -604,7 +637,12 @@ def explanations(
     response_model=TransparencyOut,
     summary="How tasks are allocated: the statement generated from the active policy",
 )
-def transparency(actor: Caller, session: Db) -> dict[str, object]:
+def transparency(actor: Caller, session: Db) -> Response:
+    return answer(transparency_of(actor, session))
+
+
+def transparency_of(actor: Actor, session: Session) -> TransparencyOut:
+    """The transparency statement of the organisation's active policy."""
     from gigshift.allocate import transparency_statement
 
     policy = _allocations.active_policy(session, actor.organisation_id)
@@ -618,11 +656,8 @@ def transparency(actor: Caller, session: Db) -> dict[str, object]:
         .scalars()
         .all()
     )
-    return {
-        "policy_version": policy.version,
-        "weights": policy.normalised_weights,
-        "statement": transparency_statement(policy, group_columns=sorted(recorded)),
-    }
+    statement = transparency_statement(policy, group_columns=sorted(recorded))
+    return TransparencyOut(policy_version=policy.version, weights=policy.normalised_weights, statement=statement)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def _optional(fn, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:  # type:
 
 def _tasks(actor: Actor, session: Session, *, limit: int) -> list[dict[str, Any]]:
     """The tasks the caller may see, as the API lists them (plain dicts for the templates)."""
-    return _items(_api_call(_api.list_tasks, actor, session, status=None, category=None, limit=limit, offset=0))
+    return _items(_api_call(_api.visible_tasks, actor, session, status=None, category=None, limit=limit, offset=0))
 
 
 def _items(listed: Any) -> list[dict[str, Any]]:
@@ -327,9 +327,9 @@ def worker_why(request: Request, actor: Viewer, session: Db, task_id: str | None
     if task_id is not None and not (0 < len(task_id) <= 64):
         raise PageError(422, "task_id: give a task id of 1 to 64 characters")
     if task_id is None:
-        found, missing = _optional(_api.explanations, actor, session, task_id=None, worker_id=actor.worker_id)
+        found, missing = _optional(_api.explanation, actor, session, task_id=None, worker_id=actor.worker_id)
     else:
-        found, missing = _optional(_api.explanations, actor, session, task_id=task_id, worker_id=None)
+        found, missing = _optional(_api.explanation, actor, session, task_id=task_id, worker_id=None)
     return render(
         request,
         "why.html",
@@ -413,7 +413,7 @@ def client_post_task(request: Request, actor: Viewer, form: Form, session: Db) -
             expected_hours=_number(form, "expected_hours"),
             is_remote=form.get("is_remote") == "on",
         )
-        task = _api.post_task(body, actor, session)
+        task = _api.create_task(body, actor, session)
     except ValidationError as exc:
         first = exc.errors()[0]
         message = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
@@ -427,8 +427,8 @@ def client_post_task(request: Request, actor: Viewer, form: Form, session: Db) -
 def _client_task(
     request: Request, task_id: str, actor: Actor, session: Session, *, status: int = 200, **context: Any
 ) -> Response:
-    task = _api_call(_api.get_task, task_id, actor, session)
-    found, missing = _optional(_api.explanations, actor, session, task_id=task_id, worker_id=None)
+    task = _api_call(_api.visible_task, task_id, actor, session)
+    found, missing = _optional(_api.explanation, actor, session, task_id=task_id, worker_id=None)
     rating = session.execute(sa.select(Rating).where(Rating.task_id == task_id)).scalar_one_or_none()
     return render(
         request,
@@ -487,7 +487,7 @@ def _recent_runs(session: Session, actor: Actor) -> list[AllocationRun]:
 
 @pages.get("/operator")
 def operator_home(request: Request, actor: Viewer, session: Db) -> Response:
-    policy = _api_call(_api.transparency, actor, session)
+    policy = _api_call(_api.transparency_of, actor, session)
     runs = _recent_runs(session, actor)
     return render(
         request,
@@ -605,7 +605,7 @@ def operator_activate_policy(request: Request, version: str, actor: Viewer, form
 @pages.get("/operator/allocations/{run_id}")
 def operator_run_status(request: Request, run_id: str, actor: Viewer, session: Db) -> Response:
     run = _api_call(_api.get_allocation, run_id, actor, session)
-    assignments = _items(_api_call(_api.get_assignments, run_id, actor, session, limit=50, offset=0))
+    assignments = _items(_api_call(_api.run_assignments, run_id, actor, session, limit=50, offset=0))
     return render(
         request,
         "run.html",

@@ -13,7 +13,9 @@ from typing import Annotated, Literal
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
 
+from gigshift.server._db import is_postgres
 from gigshift.server._models import User
 from gigshift.server._security import TokenError, read_token
 from gigshift.server._store import ApiError
@@ -121,11 +123,16 @@ async def get_session(request: Request):  # type: ignore[no-untyped-def]
                 session.rollback()
 
 
-def authorize(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
+Db = Annotated[Session, Depends(get_session, scope="function")]
+"""The request's session. Closed as the handler returns, before the response is serialised (which waits for a
+worker thread): a connection is held only while the handler runs, so a burst of requests cannot empty the pool."""
+
+
+def authorize(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)], session: Db) -> Actor:
     """Check the bearer token, then the role table; return the caller with their scope on this route."""
     if token is None:
         raise _unauthorized("not authenticated: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
-    return resolve_actor(request, token)
+    return resolve_actor(request, token, session=session)
 
 
 _CALLER = sa.select(
@@ -134,8 +141,11 @@ _CALLER = sa.select(
 ).where(User.id == sa.bindparam("user_id"))  # fmt: skip
 
 
-def resolve_actor(request: Request, token: str) -> Actor:
-    """The caller of a token (bearer header or page session cookie), checked against the role table."""
+def resolve_actor(request: Request, token: str, *, session: Session | None = None) -> Actor:
+    """The caller of a token (bearer header or page session cookie), checked against the role table.
+
+    ``session``: the request's own, to check the caller on its connection (one connection per request).
+    """
     route = request.scope.get("route")
     method = "GET" if request.method == "HEAD" else request.method
     key = (method, getattr(route, "path", ""))
@@ -144,11 +154,15 @@ def resolve_actor(request: Request, token: str) -> Actor:
         claims = read_token(token, secret_key=request.app.state.secret_key)
     except TokenError as exc:
         raise _unauthorized(str(exc)) from None
-    # Its own short read, so that the handler's transaction (a write lock, on SQLite) starts only when needed;
-    # columns through a Core connection: every request makes it, and an ORM entity costs twice the CPU.
-    with request.app.state.read_engine.connect() as connection:
-        user = connection.execute(_CALLER, {"user_id": int(claims["sub"])}).one_or_none()
-    # A token outlives nothing: a deleted or disabled user, a changed role or a reset password ends it.
+    # Columns through a Core connection: every request makes this check, and an ORM entity costs twice the CPU.
+    # On SQLite a request that writes checks on a connection of its own, so that its transaction (which holds
+    # the database's write lock) begins only when the handler runs.
+    params = {"user_id": int(claims["sub"])}
+    if session is not None and (method == "GET" or is_postgres(session.get_bind())):
+        user = session.connection().execute(_CALLER, params).one_or_none()
+    else:
+        with request.app.state.read_engine.connect() as connection:
+            user = connection.execute(_CALLER, params).one_or_none()
     if user is None or not user.is_active or user.role != claims["role"] or user.token_version != claims["ver"]:
         raise _unauthorized("token no longer valid: log in again")
     if rule is None:  # fail closed: a route someone forgot to list is nobody's

@@ -202,12 +202,10 @@ def create_task(session: Session, *, actor, body) -> Task:  # type: ignore[no-un
         if body.client_id is None:
             raise ApiError(422, "client_id: an operator must say which client posts the task", field="client_id")
         client_id = body.client_id
-    client = session.get(Client, client_id)
-    if client is None or client.organisation_id != actor.organisation_id:
+    organisation = session.connection().execute(_CLIENT_ORGANISATION, {"client_id": client_id}).scalar()
+    if organisation != actor.organisation_id:
         raise not_found("client", client_id, field="client_id")
     task_id = body.task_id or new_id("t")
-    if session.get(Task, task_id) is not None:
-        raise ApiError(409, f"task_id: a task {task_id!r} exists already", field="task_id")
     if body.category is not None:
         info = check_category(body.category, field="category")
         category, source = body.category, "given"
@@ -243,7 +241,6 @@ def create_task(session: Session, *, actor, body) -> Task:  # type: ignore[no-un
         created_by=actor.user_id,
     )
     session.add(task)
-    session.flush()
     record(
         session,
         organisation_id=actor.organisation_id,
@@ -253,7 +250,18 @@ def create_task(session: Session, *, actor, body) -> Task:  # type: ignore[no-un
         object_id=task_id,
         detail={"category": category, "category_source": source},
     )
+    try:  # the task id's uniqueness is the primary key's to check: no read before, and no race between two posts
+        session.flush()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        if session.connection().execute(_TASK_EXISTS, {"task_id": task_id}).first() is not None:
+            raise ApiError(409, f"task_id: a task {task_id!r} exists already", field="task_id") from None
+        raise
     return task
+
+
+_CLIENT_ORGANISATION = sa.select(Client.organisation_id).where(Client.client_id == sa.bindparam("client_id"))
+_TASK_EXISTS = sa.select(Task.task_id).where(Task.task_id == sa.bindparam("task_id"))
 
 
 #: The columns of a task that ``TaskOut`` shows: the API reads them as plain rows (an ORM entity per task
@@ -273,22 +281,59 @@ WORKER_COLUMNS = (
 )  # fmt: skip
 
 
-def task_query(session: Session, actor) -> sa.Select:  # type: ignore[no-untyped-def]
+def visible_task_rows(  # type: ignore[no-untyped-def]
+    session: Session,
+    actor,
+    *,
+    task_id: str | None = None,
+    status: str | None = None,
+    category: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[sa.Row]:
     """The tasks a caller may see, with their assigned worker: all of the organisation's; a client's own;
-    a worker's open tasks in their categories and the tasks given to them. Rows of :data:`TASK_COLUMNS`
-    and ``worker_id`` (the assigned worker, or None)."""
+    a worker's open tasks in their categories and the tasks given to them.
+
+    Rows of :data:`TASK_COLUMNS` and ``worker_id`` (the assigned worker, or None): the one task ``task_id``
+    (no row if the caller may not see it), else a page, newest first, optionally of one status or category.
+    """
+    scope = "all" if actor.sees_all else ("client" if actor.role == "client" else "worker")
+    params: dict[str, object] = {"organisation_id": actor.organisation_id}
+    if scope == "client":
+        params["client_id"] = actor.client_id
+    elif scope == "worker":
+        categories = session.connection().execute(_WORKER_CATEGORIES, {"worker_id": actor.worker_id}).scalar()
+        params.update(worker_id=actor.worker_id, categories=categories or [])
+    if task_id is not None:
+        statement = _task_statement(scope, one=True, status=False, category=False)
+        params["task_id"] = task_id
+    else:
+        statement = _task_statement(scope, one=False, status=status is not None, category=category is not None)
+        params.update(status=status, category=category, limit=limit, offset=offset)
+    return list(session.connection().execute(statement, params).all())
+
+
+_WORKER_CATEGORIES = sa.select(Worker.categories).where(Worker.worker_id == sa.bindparam("worker_id"))
+
+
+@cache
+def _task_statement(scope: str, *, one: bool, status: bool, category: bool) -> sa.Select:
+    # Built once per shape, with bound parameters: building a select costs more CPU than running it.
     query = sa.select(*TASK_COLUMNS, Assignment.worker_id).outerjoin(Assignment, Assignment.task_id == Task.task_id)
-    query = query.where(Task.organisation_id == actor.organisation_id)
-    if actor.sees_all:
-        return query
-    if actor.role == "client":
-        return query.where(Task.client_id == actor.client_id)
-    categories = (
-        session.execute(sa.select(Worker.categories).where(Worker.worker_id == actor.worker_id)).scalar_one_or_none()
-        or []
-    )
-    open_in_mine = (Task.status == "open") & Task.category.in_(categories)
-    return query.where(sa.or_(open_in_mine, Assignment.worker_id == actor.worker_id))
+    query = query.where(Task.organisation_id == sa.bindparam("organisation_id"))
+    if scope == "client":
+        query = query.where(Task.client_id == sa.bindparam("client_id"))
+    elif scope == "worker":
+        open_in_mine = (Task.status == "open") & Task.category.in_(sa.bindparam("categories", expanding=True))
+        query = query.where(sa.or_(open_in_mine, Assignment.worker_id == sa.bindparam("worker_id")))
+    if one:
+        return query.where(Task.task_id == sa.bindparam("task_id"))
+    if status:
+        query = query.where(Task.status == sa.bindparam("status"))
+    if category:
+        query = query.where(Task.category == sa.bindparam("category"))
+    query = query.order_by(Task.posted_at.desc(), Task.task_id)
+    return query.limit(sa.bindparam("limit", type_=sa.Integer)).offset(sa.bindparam("offset", type_=sa.Integer))
 
 
 # ----------------------------------------------------------------------------------------------
