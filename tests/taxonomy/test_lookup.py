@@ -170,3 +170,18 @@ def test_top3_mean_matches_a_sort_of_every_task(index):
             np.bincount(occ[order][top], minlength=n_occ), 1
         )
         np.testing.assert_allclose(index._top3_mean(sims), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_one_text_is_weighed_as_sklearn_transforms_it(index, postings):
+    """The one-text path (a posted task) against TfidfVectorizer.transform on real postings and edge cases."""
+    texts = [p["text"] for p in postings[:60]] + ["Café naïve résumé", "walk walking walker walks walk", "zzzz qqqq"]
+    vectorizer = index.encoder.vectorizer
+    for text in texts:
+        expected = vectorizer.transform([text]).tocsr()
+        expected.sort_indices()
+        got = index.encoder.encode([text])
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_array_equal(got.indices, expected.indices)
+        np.testing.assert_allclose(got.data, expected.data, rtol=1e-6)
+    pickle_safe = index.encoder.__getstate__()
+    assert "_analyze" not in pickle_safe and "vectorizer" in pickle_safe

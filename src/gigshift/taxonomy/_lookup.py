@@ -184,7 +184,33 @@ class _TfidfEncoder:
         return {name: matrix[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
 
     def encode(self, texts: list[str]) -> sparse.csr_matrix:
-        return self.vectorizer.transform(texts).tocsr()
+        v = self.vectorizer
+        if len(texts) == 1 and v.norm == "l2" and v.use_idf:
+            # One text (a posted task): sklearn's input checks around transform() cost several times the
+            # transform, so weigh its terms here, from the fitted vocabulary and idf.
+            return self._encode_one(texts[0])
+        return v.transform(texts).tocsr()
+
+    def _encode_one(self, text: str) -> sparse.csr_matrix:
+        v = self.vectorizer
+        analyze = self.__dict__.get("_analyze") or self.__dict__.setdefault("_analyze", v.build_analyzer())
+        vocabulary = v.vocabulary_
+        terms = [vocabulary[t] for t in analyze(text) if t in vocabulary]  # the words of one text
+        columns, counts = np.unique(np.asarray(terms, dtype=np.int64), return_counts=True)
+        weights = counts.astype(np.float64)
+        if v.sublinear_tf:
+            weights = np.log(weights) + 1.0
+        weights *= v.idf_[columns]
+        norm = np.sqrt(weights @ weights)
+        if norm > 0:
+            weights /= norm
+        return sparse.csr_matrix(
+            (weights.astype(v.dtype), columns, np.array([0, columns.size])), shape=(1, len(vocabulary))
+        )
+
+    def __getstate__(self) -> dict[str, object]:
+        # the analyzer is rebuilt from the vectorizer; the on-disk cache keeps the fitted vectorizer only
+        return {k: v for k, v in self.__dict__.items() if k != "_analyze"}
 
 
 class SemanticEncoder:
