@@ -93,8 +93,10 @@ def test_bids(api):
     seed = api.seed
     first = api.post("/api/v1/bids", "worker", json={"task_id": seed.open_task_id, "price_usd": 55})
     assert first.status_code == 201 and first.json()["worker_id"] == seed.worker_id
+    n_bids, n_trail = api.count("bids"), len(_activity(api, "bid.create"))
     again = api.post("/api/v1/bids", "worker", json={"task_id": seed.open_task_id, "price_usd": 50})
-    assert again.status_code == 409 and again.json()["field"] == "task_id"
+    assert again.status_code == 409 and again.json()["field"] == "task_id" and "has bid" in again.json()["detail"]
+    assert (api.count("bids"), len(_activity(api, "bid.create"))) == (n_bids, n_trail)  # the refusal wrote nothing
     taken = api.post("/api/v1/bids", "worker", json={"task_id": seed.client_task_id, "price_usd": 50})
     assert taken.status_code == 409 and "not open for bids" in taken.json()["detail"]
     missing = api.post("/api/v1/bids", "worker", json={"task_id": "t-none", "price_usd": 50})

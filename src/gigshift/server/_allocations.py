@@ -122,7 +122,7 @@ def active_policy(session: Session, organisation_id: int, *, version: str | None
     return _parsed_policy(stored.yaml, f"policy {stored.version}")
 
 
-def run_policy(run: AllocationRun):  # type: ignore[no-untyped-def]
+def run_policy(run: AllocationRun | sa.Row):  # type: ignore[no-untyped-def]
     return _parsed_policy(run.policy_yaml, f"policy {run.policy_version}")
 
 

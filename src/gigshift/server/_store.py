@@ -428,6 +428,16 @@ def worker_in_org(session: Session, actor, worker_id: str, *, field: str = "work
     return worker
 
 
+def check_worker_in_org(session: Session, actor, worker_id: str, *, field: str = "worker_id") -> None:  # type: ignore[no-untyped-def]
+    """:func:`worker_in_org` without loading the profile: 404 unless the worker is of the caller's organisation."""
+    organisation = session.connection().execute(_WORKER_ORGANISATION, {"worker_id": worker_id}).scalar()
+    if organisation is None or organisation != actor.organisation_id:
+        raise not_found("worker", worker_id, field=field)
+
+
+_WORKER_ORGANISATION = sa.select(Worker.organisation_id).where(Worker.worker_id == sa.bindparam("worker_id"))
+
+
 def given_attributes(session: Session, worker_id: str) -> list[str]:
     query = sa.select(GroupAttribute.attribute).where(GroupAttribute.worker_id == worker_id)
     return sorted(session.execute(query).scalars().all())
@@ -446,33 +456,51 @@ def create_bid(session: Session, *, actor, body) -> Bid:  # type: ignore[no-unty
         if body.worker_id is None:
             raise ApiError(422, "worker_id: an operator must say which worker bids", field="worker_id")
         worker_id = body.worker_id
-    worker = worker_in_org(session, actor, worker_id)
-    task = session.get(Task, body.task_id)
+    connection = session.connection()
+    worker = connection.execute(_BIDDER, {"worker_id": worker_id}).first()
+    if worker is None or worker.organisation_id != actor.organisation_id:
+        raise not_found("worker", worker_id, field="worker_id")
+    task = connection.execute(_BID_TASK, {"task_id": body.task_id}).first()
     if task is None or task.organisation_id != actor.organisation_id:
         raise not_found("task", body.task_id, field="task_id")
     if task.status != "open":
-        raise ApiError(409, f"task_id: task {task.task_id!r} is {task.status}, not open for bids", field="task_id")
+        raise ApiError(409, f"task_id: task {body.task_id!r} is {task.status}, not open for bids", field="task_id")
     if not worker.categories or worker.hourly_rate_usd is None:
         raise ApiError(
             409, "worker_id: complete the worker profile (categories, rate) before bidding", field="worker_id"
         )
-    duplicate = sa.select(Bid.id).where(Bid.task_id == task.task_id, Bid.worker_id == worker_id)
-    if session.execute(duplicate).first() is not None:
-        raise ApiError(409, f"task_id: worker {worker_id!r} has bid on task {task.task_id!r} already", field="task_id")
     note = body.note or None  # an empty note is no note
-    bid = Bid(task_id=task.task_id, worker_id=worker_id, price_usd=body.price_usd, note=note, bid_at=now())
+    bid = Bid(task_id=body.task_id, worker_id=worker_id, price_usd=body.price_usd, note=note, bid_at=now())
     session.add(bid)
-    session.flush()
     record(
         session,
         organisation_id=actor.organisation_id,
         user_id=actor.user_id,
         action="bid.create",
         object_type="task",
-        object_id=task.task_id,
+        object_id=body.task_id,
         detail={"worker_id": worker_id},
     )
+    try:  # one bid per worker and task is the unique constraint's to keep, also between two requests at once
+        session.flush()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        duplicate = {"task_id": body.task_id, "worker_id": worker_id}
+        if session.connection().execute(_BID_EXISTS, duplicate).first() is None:
+            raise
+        raise ApiError(
+            409, f"task_id: worker {worker_id!r} has bid on task {body.task_id!r} already", field="task_id"
+        ) from None
     return bid
+
+
+_BIDDER = sa.select(Worker.organisation_id, Worker.categories, Worker.hourly_rate_usd).where(
+    Worker.worker_id == sa.bindparam("worker_id")
+)
+_BID_TASK = sa.select(Task.organisation_id, Task.status).where(Task.task_id == sa.bindparam("task_id"))
+_BID_EXISTS = sa.select(Bid.id).where(
+    Bid.task_id == sa.bindparam("task_id"), Bid.worker_id == sa.bindparam("worker_id")
+)
 
 
 # ----------------------------------------------------------------------------------------------
