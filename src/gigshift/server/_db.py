@@ -8,6 +8,7 @@ read transaction cannot be upgraded. PostgreSQL runs at READ COMMITTED with row 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,9 +68,41 @@ def make_engine(url: str | None = None) -> Engine:
         _sqlite_events(engine)
         return engine
     try:
-        return sa.create_engine(resolved, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        engine = sa.create_engine(resolved, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     except ModuleNotFoundError as exc:  # the psycopg driver is an extra
         raise GigshiftError(f"PostgreSQL needs its driver: pip install 'gigshift[postgres]' ({exc})") from None
+    _ping_when_idle(engine)
+    return engine
+
+
+#: A pooled connection idle for longer than this is checked with a round trip before it is handed out.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a connection that sat in the pool for a while before using it (a restarted or failed-over
+    server, a proxy that dropped it), and replace it if it is gone.
+
+    SQLAlchemy's ``pool_pre_ping`` checks at every checkout: a round trip that cost a tenth of the CPU of
+    a small request (benchmarks/load.py). A connection in use within the last second needs no check: a
+    server that went away since makes that one request fail, and SQLAlchemy then replaces every
+    connection of the pool that is older than the failure.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # new, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # what pool_pre_ping runs
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and checks out (or opens) another.
+            raise sa.exc.DisconnectionError(f"pooled connection gone: {exc}") from exc
 
 
 def _sqlite_events(engine: Engine) -> None:
