@@ -171,6 +171,7 @@ class Result:
     status: int  # 0: no answer (transport error or timeout)
     latency_s: float
     error: str | None = None
+    due_s: float = 0.0  # when it was due, in seconds since the measured load began
 
 
 def seeded_ids(url: str) -> dict[str, object]:
@@ -235,7 +236,7 @@ def request_for(kind: str, fx: Fixture, rng: random.Random) -> tuple[str, str, s
     raise ValueError(f"kind: unknown request kind {kind!r}")
 
 
-async def send(session, fx: Fixture, kind: str, spec, due: float, results: list[Result]) -> None:  # type: ignore[no-untyped-def]
+async def send(session, fx: Fixture, kind: str, spec, due: float, start: float, results: list[Result]) -> None:  # type: ignore[no-untyped-def]
     import aiohttp
 
     role, method, path, query, body = spec
@@ -252,7 +253,7 @@ async def send(session, fx: Fixture, kind: str, spec, due: float, results: list[
             fx.posted.append(body["task_id"])
     except (TimeoutError, aiohttp.ClientError) as exc:
         status, error = 0, f"{type(exc).__name__}: {exc}"
-    results.append(Result(kind, status, time.perf_counter() - due, error))
+    results.append(Result(kind, status, time.perf_counter() - due, error, due - start))
 
 
 async def drive(  # type: ignore[no-untyped-def]
@@ -282,7 +283,7 @@ async def drive(  # type: ignore[no-untyped-def]
                 await asyncio.sleep(delay)
             spec = ("operator", "POST", "/api/v1/allocations", None, {}) if kind == "allocate" else None
             spec = spec or request_for(kind, fx, rng)
-            task = asyncio.create_task(send(session, fx, kind, spec, due, results))
+            task = asyncio.create_task(send(session, fx, kind, spec, due, start, results))
             pending.add(task)
             task.add_done_callback(pending.discard)
         sent_at = time.perf_counter()
@@ -351,12 +352,37 @@ def report(results: list[Result], *, sent: int, elapsed: float, send_span: float
             f"| {name} | {len(rows)} | {ok} | {conflict} | {bad} | {percentile(ms, 50):.1f} | {percentile(ms, 95):.1f}"
             f" | {percentile(ms, 99):.1f} | {max(ms):.1f} |"
         )
+    print(during_runs(results))
     for r in errors[:5]:
         print(f"error: {r.kind} -> {r.status or 'no answer'}: {r.error}")
     missing = sent - len(results)
     if missing:
         print(f"error: {missing} requests got no answer before the end")
     return 1 if errors or missing else 0
+
+
+def during_runs(results: list[Result]) -> str:
+    """Latency of the requests due while an allocation request was in flight, beside the others'."""
+    runs = [(r.due_s, r.due_s + r.latency_s) for r in results if r.kind == "allocate"]
+    inside: list[float] = []
+    outside: list[float] = []
+    for r in results:
+        if r.kind != "allocate":
+            busy = any(lo <= r.due_s <= hi for lo, hi in runs)
+            (inside if busy else outside).append(r.latency_s * 1000)
+    parts = [
+        f"{label} {len(ms)} requests, p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms"
+        for label, ms in (("during an allocation request:", inside), ("at other times:", outside))
+        if ms
+    ]
+    return "\n" + "; ".join(parts) + "\n"
+
+
+def write_timeline(results: list[Result], path: Path) -> None:
+    with path.open("w") as out:
+        out.write("due_s,kind,status,latency_ms\n")
+        for r in sorted(results, key=lambda r: r.due_s):
+            out.write(f"{r.due_s:.4f},{r.kind},{r.status},{r.latency_s * 1000:.2f}\n")
 
 
 def server_cpu_s(pid: int) -> float:
@@ -389,6 +415,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="Seconds at a quarter of the rate, not measured.")
     parser.add_argument("--connections", type=int, default=64, help="Most connections the client opens at once.")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="Keep the work directory (server log) after a clean run.")
+    parser.add_argument("--timeline", type=Path, default=None, help="CSV of every request (due s, kind, status, ms).")
     args = parser.parse_args()
     if args.duration <= 0 or args.rate <= 0 or args.allocate_every <= 0:
         parser.error("--duration, --rate and --allocate-every must be > 0")
@@ -443,11 +471,13 @@ def main() -> int:
                 args.server_cpu_s = server_cpu_s(pid) - cpu_before
                 args.client_cpu_s = time.process_time() - own_before
             code = report(results, sent=sent, elapsed=elapsed, send_span=span, args=args, label=args.db)
+            if args.timeline is not None:
+                write_timeline(results, args.timeline)
     except BaseException:
         code = 2
         raise
     finally:
-        if code:  # kept for the post-mortem
+        if code or args.keep:  # kept for the post-mortem
             print(f"server log: {workdir / 'server.log'}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)

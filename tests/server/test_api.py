@@ -315,3 +315,42 @@ def test_reads_run_without_a_transaction_on_postgresql_and_writes_in_one(api):
         if api.backend == "postgresql":
             assert session.connection().connection.driver_connection.info.transaction_status.name == "INTRANS"
     assert api.get("/api/v1/me", "operator").status_code == 200
+
+
+def test_a_burst_of_requests_holds_no_more_connections_than_threads(api):
+    """Requests waiting for a handler thread hold no connection, so a burst cannot empty the pool."""
+    import anyio
+    import httpx
+
+    engine = api.app.state.engine
+    held = {"now": 0, "most": 0}
+
+    @sa.event.listens_for(engine, "checkout")
+    def _out(*_args) -> None:  # type: ignore[no-untyped-def]
+        held["now"] += 1
+        held["most"] = max(held["most"], held["now"])
+
+    @sa.event.listens_for(engine, "checkin")
+    def _in(*_args) -> None:  # type: ignore[no-untyped-def]
+        held["now"] -= 1
+
+    threads = 2
+    paths = ["/api/v1/me", "/api/v1/tasks?limit=20", f"/api/v1/explanations?worker_id={api.seed.worker_id}"]
+
+    async def burst() -> list[int]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            responses = []
+
+            async def one(i: int) -> None:
+                responses.append((await client.get(paths[i % 3], headers=api.headers("operator"))).status_code)
+
+            async with anyio.create_task_group() as group:
+                for i in range(60):
+                    group.start_soon(one, i)
+            return responses
+
+    statuses = anyio.run(burst)
+    assert statuses.count(200) == 60
+    assert held["most"] <= threads + 1, held  # a thread's connection, and one being handed back

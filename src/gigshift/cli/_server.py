@@ -55,6 +55,11 @@ def serve_command(
         max=1000,
         help="Threads per process for the handlers (default $GIGSHIFT_REQUEST_THREADS, else 4).",
     ),
+    access_log: bool = typer.Option(
+        True,
+        "--access-log/--no-access-log",
+        help="A line per request on standard output (off: leave it to the reverse proxy, which logs them anyway).",
+    ),
     dask: str | None = typer.Option(
         None,
         "--dask",
@@ -91,7 +96,15 @@ def serve_command(
                 out.print(line, highlight=False, soft_wrap=True)
         app = create_app(db, dev=demo)
     err.print(f"gigshift serving {shown} on http://{host}:{port} (API under /api/v1)", highlight=False, soft_wrap=True)
-    options = {"host": host, "port": port, "log_level": "info", "proxy_headers": True, "server_header": False}
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "log_config": _log_config(),
+        "access_log": access_log,
+        "proxy_headers": True,
+        "server_header": False,
+    }
     if workers == 1:
         uvicorn.run(app, **options)
         return
@@ -110,6 +123,17 @@ def serve_command(
     # connections inherit the option from the listening socket.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     Multiprocess(config, sockets=[listener]).run()
+
+
+def _log_config() -> dict:
+    """uvicorn's logging, with gigshift's own messages (allocation runs and their timings, errors) beside its."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["gigshift"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 @db_app.command("upgrade")

@@ -15,7 +15,6 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from gigshift.server._db import is_postgres
 from gigshift.server._models import User
 from gigshift.server._security import TokenError, read_token
 from gigshift.server._store import ApiError
@@ -128,11 +127,11 @@ Db = Annotated[Session, Depends(get_session, scope="function")]
 worker thread): a connection is held only while the handler runs, so a burst of requests cannot empty the pool."""
 
 
-def authorize(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)], session: Db) -> Actor:
+def authorize(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
     """Check the bearer token, then the role table; return the caller with their scope on this route."""
     if token is None:
         raise _unauthorized("not authenticated: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
-    return resolve_actor(request, token, session=session)
+    return resolve_actor(request, token)
 
 
 _CALLER = sa.select(
@@ -141,11 +140,8 @@ _CALLER = sa.select(
 ).where(User.id == sa.bindparam("user_id"))  # fmt: skip
 
 
-def resolve_actor(request: Request, token: str, *, session: Session | None = None) -> Actor:
-    """The caller of a token (bearer header or page session cookie), checked against the role table.
-
-    ``session``: the request's own, to check the caller on its connection (one connection per request).
-    """
+def resolve_actor(request: Request, token: str) -> Actor:
+    """The caller of a token (bearer header or page session cookie), checked against the role table."""
     route = request.scope.get("route")
     method = "GET" if request.method == "HEAD" else request.method
     key = (method, getattr(route, "path", ""))
@@ -154,15 +150,12 @@ def resolve_actor(request: Request, token: str, *, session: Session | None = Non
         claims = read_token(token, secret_key=request.app.state.secret_key)
     except TokenError as exc:
         raise _unauthorized(str(exc)) from None
-    # Columns through a Core connection: every request makes this check, and an ORM entity costs twice the CPU.
-    # On SQLite a request that writes checks on a connection of its own, so that its transaction (which holds
-    # the database's write lock) begins only when the handler runs.
-    params = {"user_id": int(claims["sub"])}
-    if session is not None and (method == "GET" or is_postgres(session.get_bind())):
-        user = session.connection().execute(_CALLER, params).one_or_none()
-    else:
-        with request.app.state.read_engine.connect() as connection:
-            user = connection.execute(_CALLER, params).one_or_none()
+    # A short read on a connection of its own, handed back at once: the handler may wait for a thread after
+    # this, and a connection held while waiting would let a burst of requests empty the pool (and on SQLite
+    # the handler's transaction, which may hold the write lock, begins only when it runs). Columns through
+    # Core: every request makes this check, and an ORM entity costs twice the CPU.
+    with request.app.state.read_engine.connect() as connection:
+        user = connection.execute(_CALLER, {"user_id": int(claims["sub"])}).one_or_none()
     if user is None or not user.is_active or user.role != claims["role"] or user.token_version != claims["ver"]:
         raise _unauthorized("token no longer valid: log in again")
     if rule is None:  # fail closed: a route someone forgot to list is nobody's
