@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -354,3 +355,28 @@ def test_a_burst_of_requests_holds_no_more_connections_than_threads(api):
     statuses = anyio.run(burst)
     assert statuses.count(200) == 60
     assert held["most"] <= threads + 1, held  # a thread's connection, and one being handed back
+
+
+def test_start_up_loads_the_engines_then_freezes_what_they_loaded(sqlite_backend, tmp_path):
+    """The warm-up thread loads the atlas and the allocation engine, then sets the long-lived objects aside
+    from the garbage collector (a full collection over them stalled every request of the process)."""
+    import gc
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from gigshift.server import create_app
+
+    from .conftest import SECRET
+
+    gc.unfreeze()
+    app = create_app(sqlite_backend.fresh_url(tmp_path), secret_key=SECRET)
+    with TestClient(app):  # runs the lifespan, which starts the warm-up
+        deadline = time.monotonic() + 120
+        while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    app.state.engine.dispose()
+    assert frozen > 50_000
+    assert "gigshift.allocate" in sys.modules
