@@ -134,6 +134,17 @@ def test_transparency_statement_from_the_active_policy(sqlite_api):
     assert abs(sum(body["weights"].values()) - 1) < 1e-9
 
 
+def test_transparency_names_the_attributes_workers_gave(api):
+    """Against a DISTINCT over the stored attributes: the statement is generated for exactly those."""
+    from gigshift.allocate import default_policy, transparency_statement
+
+    with api.app.state.engine.connect() as conn:
+        given = conn.execute(sa.text("SELECT DISTINCT attribute FROM worker_group_attributes")).scalars().all()
+    assert given  # the seeded market has some
+    body = api.get("/api/v1/transparency", "client").json()
+    assert body["statement"] == transparency_statement(default_policy(), group_columns=sorted(given))
+
+
 def test_worker_advice_comes_from_gigshift_advise(sqlite_api):
     seed = sqlite_api.seed
     body = sqlite_api.get(f"/api/v1/workers/{seed.worker_id}/advice", "worker", params={"top": 3}).json()

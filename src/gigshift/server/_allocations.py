@@ -112,8 +112,10 @@ def active_policy(session: Session, organisation_id: int, *, version: str | None
     """The organisation's active policy, else the shipped default; or, given ``version``, that stored version."""
     chosen = PolicyVersion.is_active if version is None else PolicyVersion.version == version
     stored = session.execute(
-        sa.select(PolicyVersion).where(PolicyVersion.organisation_id == organisation_id, chosen)
-    ).scalar_one_or_none()
+        sa.select(PolicyVersion.version, PolicyVersion.yaml).where(
+            PolicyVersion.organisation_id == organisation_id, chosen
+        )
+    ).one_or_none()
     if stored is None:
         shipped = _parsed_policy(None, "default.yaml")
         if version is None or version == shipped.version:

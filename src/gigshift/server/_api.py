@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from gigshift._errors import GigshiftError
+from gigshift.market import GROUP_ATTRIBUTES
 from gigshift.server import _allocations, _audits, _pay, _policies, _store
 from gigshift.server._models import (
     AllocationRun,
@@ -670,18 +671,26 @@ def transparency_of(actor: Actor, session: Session) -> TransparencyOut:
     from gigshift.allocate import transparency_statement
 
     policy = _allocations.active_policy(session, actor.organisation_id)
-    recorded = (
-        session.execute(
-            sa.select(GroupAttribute.attribute)
-            .join(Worker, Worker.worker_id == GroupAttribute.worker_id)
-            .where(Worker.organisation_id == actor.organisation_id)
-            .distinct()
-        )
-        .scalars()
-        .all()
-    )
-    statement = transparency_statement(policy, group_columns=sorted(recorded))
+    given = session.connection().execute(_ATTRIBUTES_GIVEN, {"organisation_id": actor.organisation_id}).one()
+    recorded = sorted(name for name, present in zip(GROUP_ATTRIBUTES, given, strict=True) if present)
+    statement = transparency_statement(policy, group_columns=recorded)
     return TransparencyOut(policy_version=policy.version, weights=policy.normalised_weights, statement=statement)
+
+
+# Which of the (few, fixed) attributes any of the organisation's workers gave: one EXISTS each, which stops at
+# the first match, where a DISTINCT over all the workers' attributes cost PostgreSQL 2 ms a statement.
+_ATTRIBUTES_GIVEN = sa.select(
+    *(
+        sa.exists()
+        .where(
+            GroupAttribute.attribute == name,
+            GroupAttribute.worker_id == Worker.worker_id,
+            Worker.organisation_id == sa.bindparam("organisation_id"),
+        )
+        .label(name)
+        for name in GROUP_ATTRIBUTES
+    )
+)
 
 
 # ----------------------------------------------------------------------------------------------
