@@ -64,33 +64,13 @@ def record(
     object_type: str | None = None,
     object_id: str | None = None,
     detail: Mapping[str, object] | None = None,
+    at_once: bool = False,
 ) -> None:
-    """Append one line to the activity trail, in the caller's transaction."""
-    session.add(
-        Activity(
-            organisation_id=organisation_id,
-            user_id=user_id,
-            at=now(),
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            detail=dict(detail) if detail else None,
-        )
-    )
+    """Append one line to the activity trail, in the caller's transaction.
 
-
-def record_row(
-    session: Session,
-    *,
-    organisation_id: int | None,
-    user_id: int | None,
-    action: str,
-    object_type: str | None = None,
-    object_id: str | None = None,
-    detail: Mapping[str, object] | None = None,
-) -> None:
-    """:func:`record`, written at once on the session's connection (for a request that writes with Core
-    statements; :func:`record` waits for the ORM's next flush)."""
+    The line waits for the ORM's next flush; with ``at_once`` it is inserted now on the session's connection
+    (for requests that write with Core statements and never flush).
+    """
     row = {
         "organisation_id": organisation_id,
         "user_id": user_id,
@@ -100,7 +80,10 @@ def record_row(
         "object_id": object_id,
         "detail": dict(detail) if detail else None,
     }
-    session.connection().execute(_INSERT_ACTIVITY, row)
+    if at_once:
+        session.connection().execute(_INSERT_ACTIVITY, row)
+    else:
+        session.add(Activity(**row))
 
 
 _INSERT_ACTIVITY = sa.insert(Activity)
@@ -275,8 +258,9 @@ def create_task(session: Session, *, actor, body) -> Task:  # type: ignore[no-un
         if session.connection().execute(_TASK_EXISTS, {"task_id": task_id}).first() is not None:
             raise ApiError(409, f"task_id: a task {task_id!r} exists already", field="task_id") from None
         raise
-    record_row(
+    record(
         session,
+        at_once=True,
         organisation_id=actor.organisation_id,
         user_id=actor.user_id,
         action="task.create",
@@ -517,8 +501,9 @@ def create_bid(session: Session, *, actor, body) -> Bid:  # type: ignore[no-unty
         raise ApiError(
             409, f"task_id: worker {worker_id!r} has bid on task {body.task_id!r} already", field="task_id"
         ) from None
-    record_row(
+    record(
         session,
+        at_once=True,
         organisation_id=actor.organisation_id,
         user_id=actor.user_id,
         action="bid.create",
