@@ -156,6 +156,7 @@ def resolve_actor(request: Request, token: str) -> Actor:
     # Core: every request makes this check, and an ORM entity costs twice the CPU.
     with request.app.state.read_engine.connect() as connection:
         user = connection.execute(_CALLER, {"user_id": int(claims["sub"])}).one_or_none()
+    # A token outlives nothing: a deleted or disabled user, a changed role or a reset password ends it.
     if user is None or not user.is_active or user.role != claims["role"] or user.token_version != claims["ver"]:
         raise _unauthorized("token no longer valid: log in again")
     if rule is None:  # fail closed: a route someone forgot to list is nobody's
