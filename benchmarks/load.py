@@ -410,7 +410,7 @@ def main() -> int:
     parser.add_argument("--db-url", default=None, help="An existing empty database instead of a throwaway one.")
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds of load.")
     parser.add_argument("--rate", type=float, default=200.0, help="Requests per second (open loop).")
-    parser.add_argument("--workers", type=int, default=None, help="Server processes (default: 1 SQLite, 2 PG).")
+    parser.add_argument("--workers", type=int, default=2, help="Server processes (one per core).")
     parser.add_argument("--allocate-every", type=float, default=5.0, help="Seconds between allocation runs.")
     parser.add_argument("--warmup", type=float, default=5.0, help="Seconds at a quarter of the rate, not measured.")
     parser.add_argument("--connections", type=int, default=64, help="Most connections the client opens at once.")
@@ -420,7 +420,6 @@ def main() -> int:
     args = parser.parse_args()
     if args.duration <= 0 or args.rate <= 0 or args.allocate_every <= 0:
         parser.error("--duration, --rate and --allocate-every must be > 0")
-    args.workers = args.workers or (1 if args.db == "sqlite" else 2)
     args.load_before = _load()
 
     from gigshift.server import load_demo
