@@ -368,6 +368,26 @@ def test_a_burst_of_requests_holds_no_more_connections_than_threads(api):
     assert held["most"] <= threads + 1, held  # a thread's connection, and one being handed back
 
 
+@pytest.mark.parametrize("threads", ["4", "64"])
+def test_the_pool_has_a_connection_for_the_caller_check_while_every_thread_holds_one(
+    sqlite_backend, tmp_path, monkeypatch, threads
+):
+    """The caller check runs on the event loop, which is also where the handlers' sessions close: with every
+    pooled connection held by a handler thread, it would wait for one only it can hand back."""
+    from gigshift.server import create_app
+    from gigshift.server._db import POOL_OVERFLOW
+
+    from .conftest import SECRET
+
+    monkeypatch.setenv("GIGSHIFT_REQUEST_THREADS", threads)
+    app = create_app(sqlite_backend.fresh_url(tmp_path), secret_key=SECRET)
+    try:
+        assert app.state.engine.pool.size() >= int(threads) + 10
+        assert app.state.engine.pool._max_overflow == POOL_OVERFLOW
+    finally:
+        app.state.engine.dispose()
+
+
 def test_start_up_loads_the_engines_then_freezes_what_they_loaded(sqlite_backend, tmp_path):
     """The warm-up thread loads the atlas and the allocation engine, then sets the long-lived objects aside
     from the garbage collector (a full collection over them stalled every request of the process)."""

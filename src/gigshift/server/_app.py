@@ -23,7 +23,7 @@ import gigshift
 from gigshift._errors import GigshiftError
 from gigshift.server._allocations import stale_after
 from gigshift.server._api import api, public
-from gigshift.server._db import make_engine, read_engine, read_session_factory, resolve_url, session_factory
+from gigshift.server._db import POOL_SIZE, make_engine, read_engine, read_session_factory, resolve_url, session_factory
 from gigshift.server._migrate import check_current
 from gigshift.server._security import resolve_secret_key
 from gigshift.server._store import ApiError
@@ -217,7 +217,10 @@ def create_app(
     background allocation runs on threads of their own.
     """
     url = resolve_url(database_url)
-    engine = make_engine(url)
+    threads = request_threads()
+    # The caller check runs on the event loop, which also hands the handlers' connections back: were every
+    # connection held by a handler, it would wait for one that only it can return.
+    engine = make_engine(url, pool_size=max(POOL_SIZE, threads + POOL_SIZE // 2))
     check_current(engine)
     stale_after()  # a bad GIGSHIFT_STALE_AFTER_S stops the start, not the first allocation run
     _one_blas_thread()
@@ -236,7 +239,7 @@ def create_app(
     app.state.write_sessions = session_factory(engine, write=True)
     app.state.secret_key = resolve_secret_key(engine, secret_key=secret_key, dev=dev)
     app.state.background_threshold = background_threshold
-    app.state.request_threads = request_threads()
+    app.state.request_threads = threads
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

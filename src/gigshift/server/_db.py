@@ -24,8 +24,9 @@ from gigshift._errors import GigshiftError
 DEFAULT_DATABASE_URL = "sqlite:///gigshift.db"
 ENV_DATABASE_URL = "GIGSHIFT_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: Connections per process: as many as the threads that serve requests (AnyIO's default 40), so that a
-#: burst queues for the database and not for a connection (which times out with a 500 after 30 s).
+#: Connections per process, at least: more than the threads that serve requests, so that a burst queues for
+#: the database and not for a connection (which times out with a 500 after 30 s), and so that the caller check,
+#: which runs on the event loop, never waits for one (see :func:`make_engine`'s ``pool_size``).
 POOL_SIZE, POOL_OVERFLOW = 20, 30
 
 
@@ -53,8 +54,10 @@ def resolve_url(url: str | None = None) -> str:
     return raw
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str | None = None, *, pool_size: int = POOL_SIZE) -> Engine:
     """An engine for the resolved URL; SQLite gets WAL mode, foreign keys and a busy timeout on every connection.
+
+    ``pool_size`` connections are kept open, and up to ``POOL_OVERFLOW`` more are opened under a burst.
 
     JSON columns are read with orjson: a page of tasks or workers holds a few hundred small JSON values, and
     the standard library's Python layers around its parser cost more than the parsing.
@@ -68,14 +71,14 @@ def make_engine(url: str | None = None) -> Engine:
             json_deserializer=orjson.loads,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             pool_pre_ping=False,
-            pool_size=POOL_SIZE,
+            pool_size=pool_size,
             max_overflow=POOL_OVERFLOW,
         )
         _sqlite_events(engine)
         return engine
     try:
         engine = sa.create_engine(
-            resolved, json_deserializer=orjson.loads, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+            resolved, json_deserializer=orjson.loads, pool_size=pool_size, max_overflow=POOL_OVERFLOW
         )
     except ModuleNotFoundError as exc:  # the psycopg driver is an extra
         raise GigshiftError(f"PostgreSQL needs its driver: pip install 'gigshift[postgres]' ({exc})") from None

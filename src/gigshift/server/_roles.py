@@ -127,8 +127,14 @@ Db = Annotated[Session, Depends(get_session, scope="function")]
 worker thread): a connection is held only while the handler runs, so a burst of requests cannot empty the pool."""
 
 
-def authorize(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
-    """Check the bearer token, then the role table; return the caller with their scope on this route."""
+async def authorize(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
+    """Check the bearer token, then the role table; return the caller with their scope on this route.
+
+    Async, so that it runs on the event loop, its one short read included, rather than on a trip through the
+    worker threads of its own before the handler's: that trip cost more CPU than the read (0.35 ms of the
+    2.8 ms a ``GET /me`` took). The read blocks the loop no longer than it waits for PostgreSQL; the pool
+    has a connection for it whenever the handlers' threads hold theirs (``POOL_SIZE`` > threads).
+    """
     if token is None:
         raise _unauthorized("not authenticated: send 'Authorization: Bearer <token>' from POST /api/v1/auth/token")
     return resolve_actor(request, token)
