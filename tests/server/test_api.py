@@ -27,6 +27,36 @@ def test_a_posted_task_is_categorised_through_the_atlas(api):
     assert trail[-1] == (api.seed.users["client"], task["task_id"])
 
 
+def test_rows_built_without_validation_hold_the_answers_types(api):
+    """Task and worker answers are built with ``model_construct`` from stored rows and entities: each must pass
+    the schema in strict mode (a Decimal for a float or a naive time would not) and serialise without warnings."""
+    import warnings
+
+    from gigshift.server._api import task_out, worker_out
+    from gigshift.server._models import Task, Worker
+    from gigshift.server._roles import Actor
+    from gigshift.server._schemas import TaskOut, WorkerOut
+    from gigshift.server._store import WORKER_COLUMNS, visible_task_rows
+
+    text = {"text": "Translate a product manual from German into English", "budget_usd": 120, "expected_hours": 3}
+    assert api.post("/api/v1/tasks", "client", json=text).status_code == 201
+    operator = Actor(api.seed.users["operator"], "op@example.org", "operator", 1, None, None, "all")
+    with api.app.state.write_sessions() as session:
+        rows = visible_task_rows(session, operator, status=None, category=None, limit=500, offset=0)
+        entity = session.get(Task, rows[0].task_id)
+        built = [task_out(row, row.worker_id, operator) for row in rows] + [task_out(entity, None, operator)]
+        workers = [worker_out(row) for row in session.execute(sa.select(*WORKER_COLUMNS))]
+        workers.append(worker_out(session.get(Worker, api.seed.worker_id), given=["age_band"]))
+    assert len(built) > 50 and len(workers) > 50
+    assert any(t.assigned_worker_id for t in built) and any(t.exposure.suggested_categories for t in built)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydantic warns when a value does not fit its field as it serialises
+        for model, items in ((TaskOut, built), (WorkerOut, workers)):
+            for item in items:
+                assert model.model_validate(item.model_dump(), strict=True) == item
+                assert model.model_validate_json(item.model_dump_json()) == item
+
+
 def _activity(api, action: str) -> list[tuple]:  # type: ignore[no-untyped-def]
     with api.app.state.engine.connect() as conn:
         query = sa.text("SELECT user_id, object_id FROM activity WHERE action = :a ORDER BY id")
