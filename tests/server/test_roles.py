@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gigshift.server import ROUTE_ROLES
@@ -123,3 +125,38 @@ def test_a_worker_sees_open_tasks_in_their_categories_and_their_own(sqlite_api):
         assert mine or (task["status"] == "open" and task["category"] in profile["categories"])
     assigned_to_others = [t for t in listed if t["status"] == "assigned" and t["assigned_worker_id"] is None]
     assert not assigned_to_others
+
+
+def test_a_workers_task_pages_are_exactly_the_open_tasks_in_their_categories_and_their_own(api):
+    """Page by page, newest first, with and without filters: the same tasks as a plain reading of the rule."""
+    import sqlalchemy as sa
+
+    seed = api.seed
+    with api.app.state.engine.connect() as conn:
+        categories = conn.execute(
+            sa.text("SELECT categories FROM workers WHERE worker_id = :w"), {"w": seed.worker_id}
+        ).scalar_one()
+        categories = json.loads(categories) if isinstance(categories, str) else categories
+        rows = conn.execute(
+            sa.text(
+                "SELECT t.task_id, t.status, t.category, t.posted_at, a.worker_id FROM tasks t "
+                "LEFT JOIN assignments a ON a.task_id = t.task_id"
+            )
+        ).all()
+    rows = sorted(rows, key=lambda r: r.task_id)
+    rows = sorted(rows, key=lambda r: r.posted_at, reverse=True)  # newest first, ties by task id
+    visible = [r for r in rows if (r.status == "open" and r.category in categories) or r.worker_id == seed.worker_id]
+    assert any(r.worker_id == seed.worker_id for r in visible) and any(r.status == "open" for r in visible)
+    cases = [({}, visible), ({"status": "assigned"}, [r for r in visible if r.status == "assigned"])]
+    cases.append(({"category": categories[0]}, [r for r in visible if r.category == categories[0]]))
+    for params, expected in cases:
+        listed, offset = [], 0
+        while True:
+            page = api.get("/api/v1/tasks", "worker", params={**params, "limit": 7, "offset": offset}).json()
+            listed += page["items"]
+            if page["next_offset"] is None:
+                break
+            offset = page["next_offset"]
+        assert [t["task_id"] for t in listed] == [r.task_id for r in expected], params
+        mine = {r.task_id for r in expected if r.worker_id == seed.worker_id}
+        assert {t["task_id"] for t in listed if t["assigned_worker_id"] == seed.worker_id} == mine

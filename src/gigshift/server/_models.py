@@ -162,6 +162,7 @@ class Task(Base):
         sa.CheckConstraint(_in("status", TASK_STATUSES), name="known_status"),
         sa.Index("ix_tasks_organisation_status", "organisation_id", "status"),
         sa.Index("ix_tasks_organisation_posted", "organisation_id", "posted_at", "task_id"),  # lists, newest first
+        sa.Index("ix_tasks_organisation_category_status", "organisation_id", "category", "status"),  # a worker's
     )
     task_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))

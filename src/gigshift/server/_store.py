@@ -333,6 +333,8 @@ _WORKER_CATEGORIES = sa.select(Worker.categories).where(Worker.worker_id == sa.b
 @cache
 def _task_statement(scope: str, *, one: bool, status: bool, category: bool) -> sa.Select:
     # Built once per shape, with bound parameters: building a select costs more CPU than running it.
+    if scope == "worker" and not one:
+        return _worker_task_page(status=status, category=category)
     query = sa.select(*TASK_COLUMNS, Assignment.worker_id).outerjoin(Assignment, Assignment.task_id == Task.task_id)
     query = query.where(Task.organisation_id == sa.bindparam("organisation_id"))
     if scope == "client":
@@ -347,6 +349,33 @@ def _task_statement(scope: str, *, one: bool, status: bool, category: bool) -> s
     if category:
         query = query.where(Task.category == sa.bindparam("category"))
     query = query.order_by(Task.posted_at.desc(), Task.task_id)
+    return query.limit(sa.bindparam("limit", type_=sa.Integer)).offset(sa.bindparam("offset", type_=sa.Integer))
+
+
+def _worker_task_page(*, status: bool, category: bool) -> sa.Select:
+    """A page of a worker's tasks: the open ones in their categories, then those given to them that are not.
+
+    Two selects, each through an index (open tasks by category; assignments by worker), instead of one whose
+    OR across the join made PostgreSQL read every task of the organisation for every page (4 ms at 3,500
+    tasks, and growing with them).
+    """
+    open_in_mine = (Task.status == "open") & Task.category.in_(sa.bindparam("categories", expanding=True))
+    filters = [Task.organisation_id == sa.bindparam("organisation_id")]
+    if status:
+        filters.append(Task.status == sa.bindparam("status"))
+    if category:
+        filters.append(Task.category == sa.bindparam("category"))
+    columns = (*TASK_COLUMNS, Assignment.worker_id)
+    in_mine = (
+        sa.select(*columns).outerjoin(Assignment, Assignment.task_id == Task.task_id).where(open_in_mine, *filters)
+    )
+    given = (
+        sa.select(*columns)
+        .join(Assignment, Assignment.task_id == Task.task_id)
+        .where(Assignment.worker_id == sa.bindparam("worker_id"), sa.not_(open_in_mine), *filters)
+    )
+    both = sa.union_all(in_mine, given).subquery("visible")
+    query = sa.select(*both.c).order_by(both.c.posted_at.desc(), both.c.task_id)
     return query.limit(sa.bindparam("limit", type_=sa.Integer)).offset(sa.bindparam("offset", type_=sa.Integer))
 
 
