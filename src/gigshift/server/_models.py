@@ -163,10 +163,11 @@ class Task(Base):
         sa.Index("ix_tasks_organisation_status", "organisation_id", "status"),
         sa.Index("ix_tasks_organisation_posted", "organisation_id", "posted_at", "task_id"),  # lists, newest first
         sa.Index("ix_tasks_organisation_category_status", "organisation_id", "category", "status"),  # a worker's
+        sa.Index("ix_tasks_client_posted", "client_id", "posted_at", "task_id"),  # a client's, newest first
     )
     task_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
-    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.client_id"), index=True)
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("clients.client_id"))
     title: Mapped[str | None] = mapped_column(sa.String(200))
     text: Mapped[str | None] = mapped_column(sa.Text)
     category: Mapped[str] = mapped_column(sa.String(64))
