@@ -51,3 +51,14 @@ def test_without_the_idle_check_a_dropped_connection_fails_once(postgres, monkey
         assert _backend_pid(engine) != pid
     finally:
         engine.dispose()
+
+
+def test_a_filled_demo_has_the_planners_statistics(api):
+    """The demo analyses what it loaded: without statistics PostgreSQL's prepared plans are made for tables of
+    a few rows (a page of tasks read and sorted all of them)."""
+    if api.backend == "postgresql":
+        query = "SELECT count(DISTINCT attname) FROM pg_stats WHERE tablename = 'tasks'"
+    else:
+        query = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'tasks'"
+    with api.app.state.engine.connect() as connection:
+        assert connection.execute(sa.text(query)).scalar_one() >= 3
