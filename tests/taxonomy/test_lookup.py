@@ -185,3 +185,18 @@ def test_one_text_is_weighed_as_sklearn_transforms_it(index, postings):
         np.testing.assert_allclose(got.data, expected.data, rtol=1e-6)
     pickle_safe = index.encoder.__getstate__()
     assert "_analyze" not in pickle_safe and "vectorizer" in pickle_safe
+
+
+def test_similarities_gathered_from_columns_match_the_sparse_product(index, postings):
+    """The one-query path gathers the query's columns from the CSC arrays itself: against SciPy's own product
+    with every view of the index, on real postings, a repeated word and a text of no known word."""
+    texts = [p["text"] for p in postings[:40]] + ["data data data entry", "zzzz qqqq"]
+    matrices = (index.task_vectors, index.profile_vectors, index.category_vectors, index._title_cover)
+    for text in texts:
+        query = index.encoder.encode([text])
+        for matrix in matrices:
+            got = index._similarities(matrix, query)
+            expected = (matrix @ query.T).toarray().ravel()
+            assert got.shape == (matrix.shape[0],) and got.dtype == np.float64
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+    assert not index._similarities(index.task_vectors, index.encoder.encode(["zzzz qqqq"])).any()

@@ -480,7 +480,8 @@ class LookupIndex:
             offsets = np.cumsum(lengths) - lengths  # where each column's run begins among the gathered
             take = np.repeat(starts - offsets, lengths) + np.arange(lengths.sum())
             weights = by_column.data[take].astype(np.float64) * np.repeat(query.data.astype(np.float64), lengths)
-            return np.bincount(by_column.indices[take], weights=weights, minlength=matrix.shape[0])
+            sims = np.bincount(by_column.indices[take], weights=weights, minlength=matrix.shape[0])
+            return sims.astype(np.float64, copy=False)  # an empty query's counts come back as integers
         if sparse.issparse(query):
             query = query.toarray()
         sims = matrix @ np.asarray(query).ravel()
