@@ -306,6 +306,39 @@ def test_a_background_run_executes_on_dask_when_configured(sqlite_api, monkeypat
         cluster.close()
 
 
+def test_a_dask_task_carries_no_database_password(monkeypatch):
+    """The run goes to the scheduler without the password (the scheduler keeps tasks and shows them); the
+    worker takes it from its own GIGSHIFT_DATABASE_URL for the same database, and from nowhere else."""
+    distributed = pytest.importorskip("distributed", reason="Dask background runs need dask[distributed]")
+    submitted: list[tuple] = []
+
+    class Client:
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+        def submit(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(args)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(distributed, "Client", Client)
+    monkeypatch.setattr(distributed, "fire_and_forget", lambda future: None)
+    engine = sa.create_engine("postgresql+psycopg://gig:s3cret@db.internal:5433/gigshift")
+    try:
+        assert _allocations._submit_to_dask("tcp://scheduler:8786", engine, "run-1")
+    finally:
+        _allocations.close_dask_clients()
+        engine.dispose()
+    ((shipped, run_id),) = submitted
+    assert run_id == "run-1" and "s3cret" not in shipped and sa.engine.make_url(shipped).password is None
+    monkeypatch.setenv("GIGSHIFT_DATABASE_URL", "postgresql+psycopg://gig:s3cret@db.internal:5433/gigshift")
+    assert sa.engine.make_url(_allocations._worker_url(shipped)).password == "s3cret"
+    for other in ("postgresql://gig:x@elsewhere:5433/gigshift", "postgresql://root:x@db.internal:5433/gigshift", ""):
+        monkeypatch.setenv("GIGSHIFT_DATABASE_URL", other)
+        assert _allocations._worker_url(shipped) == shipped
+
+
 def test_a_takeover_waits_for_a_stalled_predecessor_rather_than_skip_its_tasks(api):
     """PostgreSQL: a process that stalled (not died) still locks the open tasks; the takeover must not run
     without them (SKIP LOCKED would complete the run on nothing), but wait until the stalled one lets go."""

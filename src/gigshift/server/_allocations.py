@@ -47,7 +47,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from gigshift._errors import GigshiftError
-from gigshift.server._db import is_postgres, transaction
+from gigshift.server._db import ENV_DATABASE_URL, is_postgres, transaction
 from gigshift.server._models import (
     AllocationRun,
     Assignment,
@@ -296,10 +296,14 @@ def _submit_to_dask(address: str, engine: Engine, run_id: str) -> bool:
         url = engine.url
         if url.get_backend_name() == "sqlite" and url.database:  # the worker's working folder may differ
             url = url.set(database=str(Path(url.database).expanduser().resolve()))
-        key = f"gigshift-allocation-{run_id}-{uuid.uuid4().hex[:8]}"  # a retry is a new task, not a cached result
-        fire_and_forget(
-            client.submit(_execute_on_worker, url.render_as_string(hide_password=False), run_id, key=key, pure=False)
+        # The password stays out of the task, which the scheduler keeps and shows: a worker has its own
+        # (see _worker_url).
+        without = sa.engine.URL.create(  # URL.set cannot unset a part
+            url.drivername, username=url.username, host=url.host, port=url.port, database=url.database, query=url.query
         )
+        shipped = without.render_as_string(hide_password=False)
+        key = f"gigshift-allocation-{run_id}-{uuid.uuid4().hex[:8]}"  # a retry is a new task, not a cached result
+        fire_and_forget(client.submit(_execute_on_worker, shipped, run_id, key=key, pure=False))
     except (ImportError, OSError, TimeoutError):
         log.warning("allocation run %s: Dask scheduler %s unavailable; running here", run_id, address, exc_info=True)
         return False
@@ -311,11 +315,30 @@ def _execute_on_worker(url: str, run_id: str) -> None:
     """On a Dask worker: execute the run, with heartbeats and takeover as in a server process."""
     from gigshift.server._db import make_engine
 
+    url = _worker_url(url)
     with _dask_lock:
         engine = _worker_engines.get(url)
         if engine is None:
             engine = _worker_engines[url] = make_engine(url)
     _execute_here(engine, run_id)
+
+
+def _worker_url(shipped: str) -> str:
+    """The database URL a Dask worker connects with: the one shipped without its password, given the password of
+    the worker's own ``$GIGSHIFT_DATABASE_URL`` when that names the same database (host, port, database and
+    user); else as shipped, and PostgreSQL's client finds the password in ``PGPASSWORD`` or ``~/.pgpass``."""
+    url = sa.engine.make_url(shipped)
+    own = os.environ.get(ENV_DATABASE_URL, "").strip()
+    if not own or url.password is not None:
+        return shipped
+    try:
+        mine = sa.engine.make_url(own)
+    except sa.exc.ArgumentError:
+        return shipped
+    same = (mine.host, mine.port, mine.database, mine.username) == (url.host, url.port, url.database, url.username)
+    if not same or mine.password is None:
+        return shipped
+    return url.set(password=mine.password).render_as_string(hide_password=False)
 
 
 def close_dask_clients() -> None:
