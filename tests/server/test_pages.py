@@ -128,6 +128,24 @@ def test_operator_runs_an_allocation_and_sees_its_status(sqlite_api):
     assert "Status:" in response.text and "completed" in response.text
 
 
+def test_the_transparency_statement_is_shown_as_html_not_markdown(sqlite_api):
+    """The statement is Markdown: the operator's page shows its headings, table and emphasis as HTML, under the
+    section's own heading, without inline styles (refused by the Content Security Policy)."""
+    from gigshift.server._pages import markdown
+
+    _login(sqlite_api, "operator")
+    html = sqlite_api.client.get("/operator").text
+    statement = html.split('<div class="statement">', 1)[1].split("</section>", 1)[0]
+    assert "<h4>How tasks are allocated" in statement and "<h5>Main parameters" in statement
+    assert "<table>" in statement and "<th>component</th>" in statement and "<strong>" in statement
+    assert "| --- |" not in statement and "# How" not in statement and "style=" not in statement
+    hostile = markdown(
+        "# Title\n\n<script>alert(1)</script> [x](javascript:alert(1))\n\n| a | b |\n| - | -: |\n| 1 | 2 |"
+    )
+    assert "<script>" not in hostile and 'href="javascript' not in hostile and "&lt;script&gt;" in hostile
+    assert '<td class="align-right">2</td>' in hostile and "<h4>Title</h4>" in hostile
+
+
 def test_worker_asks_why_and_sees_advice_and_statement(sqlite_api):
     _login(sqlite_api, "worker")
     why = sqlite_api.client.get("/worker/why", params={"task_id": sqlite_api.seed.client_task_id})

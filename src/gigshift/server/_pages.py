@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -51,6 +53,24 @@ POOL_K = 11  # pool figures behind fewer workers are withheld (the API's default
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes
 pages = APIRouter(include_in_schema=False)
+
+_MARKDOWN = MarkdownIt("js-default")  # raw HTML in the text is escaped and unsafe links refused
+
+
+def markdown(text: str, *, below: int = 3) -> Markup:
+    """Markdown (the transparency statement) as HTML inside a page section headed ``<h{below}>``.
+
+    Its headings move under the section's; a table's column alignment becomes a class, as the Content
+    Security Policy refuses inline styles; tables scroll sideways on a phone, as the pages' own do.
+    """
+    html = _MARKDOWN.render(text)
+    html = re.sub(r"<(/?)h([1-6])>", lambda m: f"<{m[1]}h{min(int(m[2]) + below, 6)}>", html)
+    html = re.sub(r' style="text-align:(left|right|center)"', r' class="align-\1"', html)
+    html = html.replace("<table>", '<div class="scroll" role="region" aria-label="Table" tabindex="0"><table>')
+    return Markup(html.replace("</table>", "</table></div>"))
+
+
+templates.env.filters["markdown"] = markdown
 
 
 class PageError(Exception):
