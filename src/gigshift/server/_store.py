@@ -348,7 +348,10 @@ def _task_statement(scope: str, *, one: bool, status: bool, category: bool) -> s
         query = query.where(Task.status == sa.bindparam("status"))
     if category:
         query = query.where(Task.category == sa.bindparam("category"))
-    query = query.order_by(Task.posted_at.desc(), Task.task_id)
+    return _paged(query.order_by(Task.posted_at.desc(), Task.task_id))
+
+
+def _paged(query: sa.Select) -> sa.Select:
     return query.limit(sa.bindparam("limit", type_=sa.Integer)).offset(sa.bindparam("offset", type_=sa.Integer))
 
 
@@ -375,8 +378,7 @@ def _worker_task_page(*, status: bool, category: bool) -> sa.Select:
         .where(Assignment.worker_id == sa.bindparam("worker_id"), sa.not_(open_in_mine), *filters)
     )
     both = sa.union_all(in_mine, given).subquery("visible")
-    query = sa.select(*both.c).order_by(both.c.posted_at.desc(), both.c.task_id)
-    return query.limit(sa.bindparam("limit", type_=sa.Integer)).offset(sa.bindparam("offset", type_=sa.Integer))
+    return _paged(sa.select(*both.c).order_by(both.c.posted_at.desc(), both.c.task_id))
 
 
 # ----------------------------------------------------------------------------------------------
