@@ -42,6 +42,7 @@ import time
 import uuid
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,10 +311,10 @@ def log_in(base: str, logins) -> dict[str, str]:  # type: ignore[no-untyped-def]
 # the report
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     import numpy as np
 
-    return float(np.percentile(values, q)) if values else float("nan")
+    return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
 def report(results: list[Result], *, sent: int, elapsed: float, send_span: float, args, label: str) -> int:  # type: ignore[no-untyped-def]
@@ -365,17 +366,16 @@ def report(results: list[Result], *, sent: int, elapsed: float, send_span: float
 
 def during_runs(results: list[Result]) -> str:
     """Latency of the requests due while an allocation request was in flight, beside the others'."""
-    runs = [(r.due_s, r.due_s + r.latency_s) for r in results if r.kind == "allocate"]
-    inside: list[float] = []
-    outside: list[float] = []
-    for r in results:
-        if r.kind != "allocate":
-            busy = any(lo <= r.due_s <= hi for lo, hi in runs)
-            (inside if busy else outside).append(r.latency_s * 1000)
+    import numpy as np
+
+    runs = np.array([(r.due_s, r.due_s + r.latency_s) for r in results if r.kind == "allocate"]).reshape(-1, 2)
+    due = np.array([r.due_s for r in results if r.kind != "allocate"])
+    ms = np.array([r.latency_s * 1000 for r in results if r.kind != "allocate"])
+    busy = ((due[:, None] >= runs[:, 0]) & (due[:, None] <= runs[:, 1])).any(axis=1)
     parts = [
-        f"{label} {len(ms)} requests, p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms"
-        for label, ms in (("during an allocation request:", inside), ("at other times:", outside))
-        if ms
+        f"{label} {part.size} requests, p50 {percentile(part, 50):.1f} ms, p99 {percentile(part, 99):.1f} ms"
+        for label, part in (("during an allocation request:", ms[busy]), ("at other times:", ms[~busy]))
+        if part.size
     ]
     return "\n" + "; ".join(parts) + "\n"
 
